@@ -1,0 +1,7 @@
+//! Accounts: handle rules, password hashing, and the operations on users
+//! shared by the HTTP API and the console commands.
+
+pub mod auth;
+pub mod handle;
+pub mod password;
+pub mod service;

@@ -1,0 +1,381 @@
+//! Operations on accounts shared by the HTTP API and the console: create,
+//! delete, enable/disable, promote/demote, name, avatar, password. Each
+//! checks its rules, runs "before" hooks before changing anything, writes
+//! the audit log, and ends sessions where the rules say so.
+
+use crate::accounts::handle::{self, DEFAULT_USER};
+use crate::app::{Actor, App};
+use crate::error::{AppError, INCORRECT_PASSWORD, USER_DISABLED};
+use crate::fields;
+use crate::hooks::EventKind;
+use crate::store::{self, users::UserRow};
+use crate::userdata::layout;
+
+/// What a create request asks for.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Free text; slugified into the handle.
+    pub handle: String,
+    pub name: String,
+    /// None or empty: no password.
+    pub password: Option<String>,
+    pub admin: bool,
+}
+
+pub const INVALID_HANDLE: &str = "Invalid handle";
+pub const USER_EXISTS: &str = "User already exists";
+
+impl App {
+    pub async fn find_user(&self, handle: &str) -> Result<Option<UserRow>, AppError> {
+        if !handle::is_valid(handle) {
+            return Ok(None);
+        }
+        let h = handle.to_string();
+        Ok(self.store.run(move |c| store::users::get(c, &h)).await?)
+    }
+
+    /// The user or 404 `User not found`.
+    pub async fn require_user(&self, handle: &str) -> Result<UserRow, AppError> {
+        self.find_user(handle)
+            .await?
+            .ok_or_else(AppError::user_not_found)
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<UserRow>, AppError> {
+        Ok(self.store.run(|c| store::users::list(c)).await?)
+    }
+
+    /// Creates an account and its folder (re-using a folder left by an
+    /// earlier account of the same handle). Returns the handle.
+    pub async fn create_user(&self, actor: &Actor, req: NewUser) -> Result<String, AppError> {
+        let handle = handle::slugify(&req.handle).map_err(|_| AppError::bad(INVALID_HANDLE))?;
+        let mut name = req.name.trim().to_string();
+        let mut admin = req.admin;
+        if self.find_user(&handle).await?.is_some() {
+            return Err(AppError::Conflict(USER_EXISTS.into()));
+        }
+        let adjust = self
+            .hook_before(
+                EventKind::BeforeUserCreate,
+                Some(&handle),
+                actor,
+                fields! { "handle" => handle, "name" => name, "admin" => admin, "ip" => actor.ip_text() },
+            )
+            .await?;
+        if let Some(n) = adjust.get("name").and_then(|v| v.as_str()) {
+            if !n.trim().is_empty() {
+                name = n.trim().to_string();
+            }
+        }
+        if let Some(a) = adjust.get("admin").and_then(|v| v.as_bool()) {
+            admin = a;
+        }
+        if name.is_empty() {
+            name = handle.clone();
+        }
+        let password = match req.password.as_deref() {
+            Some(p) if !p.is_empty() => Some(self.hasher.hash(p).await?),
+            _ => None,
+        };
+        let row = UserRow {
+            handle: handle.clone(),
+            name: name.clone(),
+            created: self.clock.now_ms(),
+            password,
+            legacy_salt: None,
+            admin,
+            enabled: true,
+            avatar: None,
+            persona_avatar: None,
+        };
+        let inserted = {
+            let row = row.clone();
+            self.store
+                .run(move |c| store::users::insert(c, &row))
+                .await?
+        };
+        if !inserted {
+            return Err(AppError::Conflict(USER_EXISTS.into()));
+        }
+        let root = self.data_root.clone();
+        let (h, n) = (handle.clone(), name.clone());
+        let made = tokio::task::spawn_blocking(move || layout::ensure(&root, &h, &n))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        if let Err(e) = made {
+            let h = handle.clone();
+            let _ = self.store.run(move |c| store::users::delete(c, &h)).await;
+            return Err(AppError::Storage(e.to_string()));
+        }
+        self.reindex_snapshots(&handle).await?;
+        self.refresh_persona_avatar(&handle).await?;
+        self.audit(
+            actor,
+            "user.create",
+            Some(&handle),
+            Some(format!("admin={admin}")),
+        )
+        .await;
+        self.hook_after(
+            EventKind::UserCreated,
+            Some(&handle),
+            actor,
+            fields! { "handle" => handle, "name" => name, "admin" => admin },
+        )
+        .await;
+        Ok(handle)
+    }
+
+    /// Deletes an account; its folder stays unless `purge`.
+    pub async fn delete_user(
+        &self,
+        actor: &Actor,
+        target: &str,
+        purge: bool,
+    ) -> Result<(), AppError> {
+        if !handle::is_valid(target) {
+            return Err(AppError::bad(INVALID_HANDLE));
+        }
+        if actor.handle.as_deref() == Some(target) {
+            return Err(AppError::bad("Cannot delete yourself"));
+        }
+        if target == DEFAULT_USER {
+            return Err(AppError::bad(
+                "Sorry, but the default user cannot be deleted. It is required as a fallback.",
+            ));
+        }
+        if self.find_user(target).await?.is_none() {
+            return Ok(());
+        }
+        self.hook_before(
+            EventKind::BeforeUserDelete,
+            Some(target),
+            actor,
+            fields! { "handle" => target, "purge" => purge },
+        )
+        .await?;
+        self.sessions.revoke_user(target, None).await?;
+        let h = target.to_string();
+        self.store
+            .run(move |c| {
+                let tx = c.transaction()?;
+                store::users::delete(&tx, &h)?;
+                store::snapshots::delete_all(&tx, &h)?;
+                store::guards::clear(&tx, &h)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
+        self.codes.forget(target);
+        self.limits.login_account.clear(&target.to_string());
+        if purge {
+            let root = self.data_root.clone();
+            let h = target.to_string();
+            tokio::task::spawn_blocking(move || layout::purge(&root, &h))
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))??;
+        }
+        self.audit(
+            actor,
+            "user.delete",
+            Some(target),
+            Some(format!("purge={purge}")),
+        )
+        .await;
+        self.hook_after(
+            EventKind::UserDeleted,
+            Some(target),
+            actor,
+            fields! { "handle" => target, "purge" => purge },
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Enables or disables an account; disabling ends its sessions.
+    pub async fn set_enabled(
+        &self,
+        actor: &Actor,
+        target: &str,
+        enabled: bool,
+    ) -> Result<(), AppError> {
+        if !enabled && actor.handle.as_deref() == Some(target) {
+            return Err(AppError::bad("Cannot disable yourself"));
+        }
+        self.require_user(target).await?;
+        let h = target.to_string();
+        self.store
+            .run(move |c| store::users::set_enabled(c, &h, enabled))
+            .await?;
+        if !enabled {
+            self.sessions.revoke_user(target, None).await?;
+        }
+        let action = if enabled {
+            "user.enable"
+        } else {
+            "user.disable"
+        };
+        self.audit(actor, action, Some(target), None).await;
+        Ok(())
+    }
+
+    /// Promotes or demotes an account.
+    pub async fn set_admin(
+        &self,
+        actor: &Actor,
+        target: &str,
+        admin: bool,
+    ) -> Result<(), AppError> {
+        if !admin && actor.handle.as_deref() == Some(target) {
+            return Err(AppError::bad("Cannot demote yourself"));
+        }
+        self.require_user(target).await?;
+        let h = target.to_string();
+        self.store
+            .run(move |c| store::users::set_admin(c, &h, admin))
+            .await?;
+        let action = if admin { "user.promote" } else { "user.demote" };
+        self.audit(actor, action, Some(target), None).await;
+        Ok(())
+    }
+
+    pub async fn change_name(
+        &self,
+        actor: &Actor,
+        target: &str,
+        name: &str,
+    ) -> Result<(), AppError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(AppError::missing());
+        }
+        self.require_user(target).await?;
+        let (h, n) = (target.to_string(), name.to_string());
+        self.store
+            .run(move |c| store::users::set_name(c, &h, &n))
+            .await?;
+        self.audit(actor, "user.change-name", Some(target), None)
+            .await;
+        Ok(())
+    }
+
+    /// Sets the custom avatar (a `data:image/` URL) or, with None, removes it.
+    pub async fn change_avatar(
+        &self,
+        actor: &Actor,
+        target: &str,
+        avatar: Option<String>,
+    ) -> Result<(), AppError> {
+        self.require_user(target).await?;
+        let h = target.to_string();
+        self.store
+            .run(move |c| store::users::set_avatar(c, &h, avatar.as_deref()))
+            .await?;
+        self.audit(actor, "user.change-avatar", Some(target), None)
+            .await;
+        Ok(())
+    }
+
+    /// Changes or (with an empty `new`) removes a password. Non-admins must
+    /// give the old one for a protected account. Sessions end per SPEC §6.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        target: &str,
+        old: Option<&str>,
+        new: &str,
+    ) -> Result<(), AppError> {
+        let user = self.require_user(target).await?;
+        if !user.enabled {
+            return Err(AppError::forbidden(USER_DISABLED));
+        }
+        if !actor.admin {
+            if let Some(stored) = user.password.as_deref() {
+                let ok = match old {
+                    Some(old) => {
+                        self.hasher
+                            .verify(
+                                old,
+                                crate::accounts::password::Stored::from_columns(
+                                    stored,
+                                    user.legacy_salt.as_deref(),
+                                ),
+                            )
+                            .await?
+                    }
+                    None => false,
+                };
+                if !ok {
+                    return Err(AppError::forbidden(INCORRECT_PASSWORD));
+                }
+            }
+        }
+        self.store_password(target, new).await?;
+        let own = actor.handle.as_deref() == Some(target);
+        let keep = if own { actor.session.as_deref() } else { None };
+        self.sessions.revoke_user(target, keep).await?;
+        let removed = new.is_empty();
+        self.audit(
+            actor,
+            "user.change-password",
+            Some(target),
+            Some(if removed {
+                "removed".into()
+            } else {
+                "set".into()
+            }),
+        )
+        .await;
+        self.hook_after(
+            EventKind::PasswordChanged,
+            Some(target),
+            actor,
+            fields! { "handle" => target, "by" => actor.handle.clone().unwrap_or_else(|| "(console)".into()), "removed" => removed },
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Hashes and stores a password ("" clears it).
+    pub async fn store_password(&self, target: &str, new: &str) -> Result<(), AppError> {
+        let hash = if new.is_empty() {
+            None
+        } else {
+            Some(self.hasher.hash(new).await?)
+        };
+        let h = target.to_string();
+        self.store
+            .run(move |c| store::users::set_password(c, &h, hash.as_deref(), None))
+            .await?;
+        Ok(())
+    }
+
+    /// Console recovery: sets or clears the password, re-enables the
+    /// account, ends its sessions and clears every limit on it.
+    pub async fn console_recover(
+        &self,
+        target: &str,
+        password: Option<&str>,
+    ) -> Result<(), AppError> {
+        self.require_user(target).await?;
+        self.store_password(target, password.unwrap_or("")).await?;
+        let h = target.to_string();
+        self.store
+            .run(move |c| store::users::set_enabled(c, &h, true))
+            .await?;
+        self.sessions.revoke_user(target, None).await?;
+        self.clear_limits_of(target).await?;
+        self.audit(&Actor::console(), "user.recover", Some(target), None)
+            .await;
+        Ok(())
+    }
+
+    /// Clears the login and recovery limits of an account.
+    pub async fn clear_limits_of(&self, target: &str) -> Result<(), AppError> {
+        self.limits.login_account.clear(&target.to_string());
+        self.limits.reset_account.clear(&target.to_string());
+        let h = target.to_string();
+        self.store.run(move |c| store::guards::clear(c, &h)).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,337 @@
+//! `App`: the shared state of a running server (and of console commands),
+//! opened from a config: store, hasher, sessions, limits, codes, hooks.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+
+use crate::accounts::handle::DEFAULT_USER;
+use crate::accounts::password::Hasher;
+use crate::clock::Clock;
+use crate::codes::Codes;
+use crate::config::{parse_net, Config};
+use crate::console::Console;
+use crate::hooks::{HookSettings, Hooks};
+use crate::limits::Limiter;
+use crate::sessions::Sessions;
+use crate::store::{self, users::UserRow, Store};
+use crate::userdata::{atomic, layout};
+
+/// Who is acting, for permission checks, the audit log and hooks.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    /// None for an anonymous request or the console.
+    pub handle: Option<String>,
+    pub admin: bool,
+    pub ip: Option<IpAddr>,
+    /// The caller's session (id hash), kept alive on own password changes.
+    pub session: Option<String>,
+}
+
+impl Actor {
+    /// The console: acts with admin rights and no address.
+    pub fn console() -> Actor {
+        Actor {
+            handle: None,
+            admin: true,
+            ip: None,
+            session: None,
+        }
+    }
+
+    pub fn ip_text(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_string())
+    }
+}
+
+/// Failure counters for guessable secrets (SPEC §6).
+pub struct Limits {
+    /// 5 failed logins within 60 s from one IP.
+    pub login_ip: Limiter<IpAddr>,
+    /// 10 failed logins within 15 minutes for one account.
+    pub login_account: Limiter<String>,
+    /// 5 recovery failures within 5 minutes from one IP.
+    pub recovery_ip: Limiter<IpAddr>,
+    /// 5 wrong account-reset codes or passwords within 15 minutes per account.
+    pub reset_account: Limiter<String>,
+}
+
+pub struct App {
+    pub config: Config,
+    pub data_root: PathBuf,
+    pub store: Store,
+    pub hasher: Hasher,
+    pub sessions: Sessions,
+    pub limits: Limits,
+    pub codes: Codes,
+    pub hooks: Hooks,
+    pub clock: Clock,
+    pub console: Console,
+    pub whitelist: Vec<IpNet>,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create the data root {path}: {source}")]
+    DataRoot {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Hash(#[from] crate::accounts::password::HashError),
+    #[error("cannot prepare the folder of '{handle}': {source}")]
+    Folder {
+        handle: String,
+        source: std::io::Error,
+    },
+}
+
+impl App {
+    /// Opens the data root: database, default-user, every user's folder,
+    /// and a sweep of temp files a crash may have left.
+    pub fn open(config: Config, clock: Clock, console: Console) -> Result<Arc<App>, OpenError> {
+        let data_root = config.data_root.clone();
+        std::fs::create_dir_all(&data_root).map_err(|source| OpenError::DataRoot {
+            path: data_root.clone(),
+            source,
+        })?;
+        let store = Store::open(&data_root)?;
+        let hasher = Hasher::new(
+            config.password_hash.log_n,
+            config.password_hash.r,
+            config.password_hash.p,
+            config.hash_concurrency(),
+        )?;
+        let hooks = Hooks::new(
+            HookSettings {
+                dir: config.hooks.dir.clone(),
+                timeout_ms: config.hooks.timeout_ms,
+                memory_limit_mb: config.hooks.memory_limit_mb,
+                fail_closed: config.hooks.fail_closed,
+            },
+            config.public_view(),
+        );
+        let app = App {
+            sessions: Sessions::new(store.clone(), clock.clone(), config.session_timeout),
+            limits: Limits {
+                login_ip: Limiter::new(5, 60_000, clock.clone()),
+                login_account: Limiter::new(10, 15 * 60_000, clock.clone()),
+                recovery_ip: Limiter::new(5, 5 * 60_000, clock.clone()),
+                reset_account: Limiter::new(5, 15 * 60_000, clock.clone()),
+            },
+            codes: Codes::new(config.recovery.code_digits, clock.clone()),
+            whitelist: config
+                .whitelist
+                .iter()
+                .filter_map(|s| parse_net(s))
+                .collect(),
+            trusted_proxies: config
+                .trusted_proxies
+                .iter()
+                .filter_map(|s| parse_net(s))
+                .collect(),
+            data_root,
+            store,
+            hasher,
+            hooks,
+            clock,
+            console,
+            config,
+        };
+        app.bootstrap()?;
+        Ok(Arc::new(app))
+    }
+
+    /// default-user exists; every user's folder has the full layout; no
+    /// temp file from a crash remains.
+    fn bootstrap(&self) -> Result<(), OpenError> {
+        let now = self.clock.now_ms();
+        self.store.run_blocking(|c| {
+            store::users::insert(
+                c,
+                &UserRow {
+                    handle: DEFAULT_USER.into(),
+                    name: "User".into(),
+                    created: now,
+                    password: None,
+                    legacy_salt: None,
+                    admin: true,
+                    enabled: true,
+                    avatar: None,
+                    persona_avatar: None,
+                },
+            )
+        })?;
+        let users = self.store.run_blocking(|c| store::users::list(c))?;
+        for u in &users {
+            layout::ensure(&self.data_root, &u.handle, &u.name).map_err(|source| {
+                OpenError::Folder {
+                    handle: u.handle.clone(),
+                    source,
+                }
+            })?;
+        }
+        for u in &users {
+            if let Some(dir) = layout::user_dir(&self.data_root, &u.handle) {
+                match atomic::sweep_temp_files(&dir) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("removed {n} unfinished temp file(s) in {}", u.handle),
+                    Err(e) => tracing::warn!("could not sweep temp files of {}: {e}", u.handle),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The folder of a valid handle.
+    pub fn user_dir(&self, handle: &str) -> Option<PathBuf> {
+        layout::user_dir(&self.data_root, handle)
+    }
+
+    /// Writes one audit row; a failure is logged, never fatal to the action.
+    pub async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<String>,
+    ) {
+        let time = self.clock.now_ms();
+        let who = actor.handle.clone().or_else(|| {
+            if actor.ip.is_none() {
+                Some("(console)".to_string())
+            } else {
+                None
+            }
+        });
+        let (action, target, ip) = (
+            action.to_string(),
+            target.map(str::to_string),
+            actor.ip_text(),
+        );
+        let result = self
+            .store
+            .run(move |c| {
+                store::audit::insert(
+                    c,
+                    time,
+                    who.as_deref(),
+                    &action,
+                    target.as_deref(),
+                    ip.as_deref(),
+                    detail.as_deref(),
+                )
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!("could not write the audit log: {e}");
+        }
+    }
+
+    /// Drops cached sessions that console commands revoked meanwhile.
+    pub async fn resync_sessions(&self) -> Result<(), store::StoreError> {
+        let ids = self.store.run(|c| store::sessions::all_ids(c)).await?;
+        self.sessions
+            .retain_stored(&ids.into_iter().collect::<HashSet<_>>());
+        Ok(())
+    }
+
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|n| n.contains(&ip))
+    }
+
+    pub fn is_whitelisted(&self, ip: IpAddr) -> bool {
+        let ip = canonical_ip(ip);
+        self.whitelist.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// IPv4-mapped IPv6 addresses compare as IPv4.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    }
+}
+
+use crate::error::AppError;
+use crate::hooks::{EventKind, HookEvent, HookOutcome};
+
+/// Fields of a hook event, built with `serde_json::json!`.
+pub type Fields = serde_json::Map<String, serde_json::Value>;
+
+impl App {
+    /// Runs a "before" hook: Ok with any fields the scripts adjust, or the
+    /// scripts' refusal as a 403 carrying their reason.
+    pub async fn hook_before(
+        &self,
+        kind: EventKind,
+        handle: Option<&str>,
+        actor: &Actor,
+        fields: Fields,
+    ) -> Result<Fields, AppError> {
+        if !self.hooks.has_handlers(kind) {
+            return Ok(Fields::new());
+        }
+        match self
+            .hooks
+            .dispatch(self.hook_event(kind, handle, actor, fields))
+            .await
+        {
+            HookOutcome::Allow { adjust } => Ok(adjust),
+            HookOutcome::Refuse { reason } => Err(AppError::Forbidden(reason)),
+        }
+    }
+
+    /// Runs an "after" hook; the action stands whatever the scripts do.
+    pub async fn hook_after(
+        &self,
+        kind: EventKind,
+        handle: Option<&str>,
+        actor: &Actor,
+        fields: Fields,
+    ) {
+        if self.hooks.has_handlers(kind) {
+            let _ = self
+                .hooks
+                .dispatch(self.hook_event(kind, handle, actor, fields))
+                .await;
+        }
+    }
+
+    fn hook_event(
+        &self,
+        kind: EventKind,
+        handle: Option<&str>,
+        actor: &Actor,
+        fields: Fields,
+    ) -> HookEvent {
+        HookEvent {
+            kind,
+            handle: handle.map(str::to_string),
+            ip: actor.ip_text(),
+            fields,
+            user_dir: handle.and_then(|h| self.user_dir(h)).filter(|d| d.is_dir()),
+        }
+    }
+}
+
+/// Builds hook fields from `key => value` pairs.
+#[macro_export]
+macro_rules! fields {
+    ($($k:literal => $v:expr),* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut m = $crate::app::Fields::new();
+        $( m.insert($k.to_string(), serde_json::json!($v)); )*
+        m
+    }};
+}

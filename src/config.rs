@@ -1,0 +1,811 @@
+//! `config.yaml`: the structs, their defaults, loading and validation.
+//!
+//! `serde_yaml` stays inside this module. Loading collects every problem it
+//! can find (type errors from the parser carry key and line; value checks
+//! find the key's line in the text) so an admin fixes them all in one go.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+/// The documented default file, written out when none exists.
+pub const DEFAULT_CONFIG_TEXT: &str = include_str!("../config.yaml");
+
+/// Everything read from `config.yaml`, with defaults filled in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Config {
+    pub data_root: PathBuf,
+    pub listen: bool,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub whitelist_mode: bool,
+    pub whitelist: Vec<String>,
+    pub enable_forwarded_whitelist: bool,
+    pub trusted_proxies: Vec<String>,
+    pub basic_auth_mode: bool,
+    pub basic_auth_user: BasicAuthUser,
+    pub per_user_basic_auth: bool,
+    pub enable_user_accounts: bool,
+    pub enable_discreet_login: bool,
+    pub session_timeout: i64,
+    pub disable_csrf_protection: bool,
+    pub security_override: bool,
+    pub number_of_backups: u32,
+    pub host_whitelist: HostWhitelist,
+    pub sso: Sso,
+    pub backups: Backups,
+    pub recovery: Recovery,
+    pub hooks: HooksConfig,
+    pub password_hash: PasswordHashConfig,
+    pub ssl: Ssl,
+    pub limits: Limits,
+    pub logging: Logging,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Protocol {
+    pub ipv4: bool,
+    pub ipv6: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct BasicAuthUser {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HostWhitelist {
+    pub enabled: bool,
+    pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Sso {
+    pub trusted_header: TrustedHeader,
+    pub logout_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TrustedHeader {
+    pub enabled: bool,
+    pub header: String,
+    pub auto_create: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Backups {
+    pub allow_full_data_backup: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Recovery {
+    pub code_digits: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct HooksConfig {
+    pub dir: PathBuf,
+    pub timeout_ms: u64,
+    pub memory_limit_mb: u64,
+    pub fail_closed: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PasswordHashConfig {
+    #[serde(rename = "logN")]
+    pub log_n: u8,
+    pub r: u32,
+    pub p: u32,
+    /// 0 = automatic (cores − 1, at least 1).
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Ssl {
+    pub enabled: bool,
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Limits {
+    pub json_mb: u64,
+    pub settings_mb: u64,
+    pub avatar_mb: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Logging {
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_root: PathBuf::from("./data"),
+            listen: false,
+            port: 8000,
+            protocol: Protocol::default(),
+            whitelist_mode: true,
+            whitelist: vec!["127.0.0.1".into(), "::1".into()],
+            enable_forwarded_whitelist: true,
+            trusted_proxies: vec!["127.0.0.1".into(), "::1".into()],
+            basic_auth_mode: false,
+            basic_auth_user: BasicAuthUser {
+                username: "user".into(),
+                password: "password".into(),
+            },
+            per_user_basic_auth: false,
+            enable_user_accounts: true,
+            enable_discreet_login: false,
+            session_timeout: 86400,
+            disable_csrf_protection: false,
+            security_override: false,
+            number_of_backups: 50,
+            host_whitelist: HostWhitelist::default(),
+            sso: Sso::default(),
+            backups: Backups::default(),
+            recovery: Recovery::default(),
+            hooks: HooksConfig::default(),
+            password_hash: PasswordHashConfig::default(),
+            ssl: Ssl::default(),
+            limits: Limits::default(),
+            logging: Logging::default(),
+        }
+    }
+}
+
+impl Default for Protocol {
+    fn default() -> Self {
+        Protocol {
+            ipv4: true,
+            ipv6: false,
+        }
+    }
+}
+
+impl Default for TrustedHeader {
+    fn default() -> Self {
+        TrustedHeader {
+            enabled: false,
+            header: "Remote-User".into(),
+            auto_create: false,
+        }
+    }
+}
+
+impl Default for Recovery {
+    fn default() -> Self {
+        Recovery { code_digits: 4 }
+    }
+}
+
+impl Default for HooksConfig {
+    fn default() -> Self {
+        HooksConfig {
+            dir: PathBuf::from("scripts"),
+            timeout_ms: 1000,
+            memory_limit_mb: 32,
+            fail_closed: true,
+        }
+    }
+}
+
+impl Default for PasswordHashConfig {
+    fn default() -> Self {
+        PasswordHashConfig {
+            log_n: 15,
+            r: 8,
+            p: 3,
+            concurrency: 0,
+        }
+    }
+}
+
+impl Default for Ssl {
+    fn default() -> Self {
+        Ssl {
+            enabled: false,
+            cert_path: PathBuf::from("certs/cert.pem"),
+            key_path: PathBuf::from("certs/privkey.pem"),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            json_mb: 1,
+            settings_mb: 50,
+            avatar_mb: 10,
+        }
+    }
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        Logging {
+            level: "info".into(),
+        }
+    }
+}
+
+/// Every problem found in a config file, each naming key and line.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} has errors:", self.path.display())?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A loaded config plus the warnings met on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+    /// True when the file did not exist and was written with the defaults.
+    pub created: bool,
+}
+
+/// Overrides from the command line, applied after the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub port: Option<u16>,
+    pub listen: Option<bool>,
+    pub data_root: Option<PathBuf>,
+}
+
+/// Reads `path` (writing the documented default first if it is missing),
+/// applies `overrides` and resolves relative paths against the file's folder.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Loaded, ConfigError> {
+    let mut created = false;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            crate::userdata::atomic::write_atomic(path, DEFAULT_CONFIG_TEXT.as_bytes()).map_err(
+                |e| ConfigError {
+                    path: path.to_path_buf(),
+                    problems: vec![format!("cannot write the default config: {e}")],
+                },
+            )?;
+            created = true;
+            DEFAULT_CONFIG_TEXT.to_string()
+        }
+        Err(e) => {
+            return Err(ConfigError {
+                path: path.to_path_buf(),
+                problems: vec![format!("cannot read: {e}")],
+            })
+        }
+    };
+    let (mut config, warnings) = parse(&text).map_err(|problems| ConfigError {
+        path: path.to_path_buf(),
+        problems,
+    })?;
+    if let Some(port) = overrides.port {
+        config.port = port;
+    }
+    if let Some(listen) = overrides.listen {
+        config.listen = listen;
+    }
+    let base = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    match &overrides.data_root {
+        // A command-line path is relative to where the command runs.
+        Some(root) => config.data_root = root.clone(),
+        None => config.data_root = base.join(&config.data_root),
+    }
+    config.hooks.dir = base.join(&config.hooks.dir);
+    config.ssl.cert_path = base.join(&config.ssl.cert_path);
+    config.ssl.key_path = base.join(&config.ssl.key_path);
+    Ok(Loaded {
+        config,
+        warnings,
+        created,
+    })
+}
+
+/// Parses config text: the config, or every problem found.
+pub fn parse(text: &str) -> Result<(Config, Vec<String>), Vec<String>> {
+    let value: serde_yaml::Value = if text.trim().is_empty() {
+        serde_yaml::Value::Null
+    } else {
+        serde_yaml::from_str(text).map_err(|e| vec![describe_yaml_error(&e)])?
+    };
+    let value = match value {
+        serde_yaml::Value::Null => serde_yaml::Value::Mapping(Default::default()),
+        serde_yaml::Value::Mapping(m) => serde_yaml::Value::Mapping(m),
+        _ => {
+            return Err(vec![
+                "the file must be a mapping of keys to values (line 1)".into(),
+            ])
+        }
+    };
+    let mut warnings = Vec::new();
+    unknown_keys(&value, "", text, &mut warnings);
+    // Parse again from text (not from the Value) so type errors carry lines.
+    let config: Config = if text.trim().is_empty() {
+        Config::default()
+    } else {
+        serde_yaml::from_str(text).map_err(|e| vec![describe_yaml_error(&e)])?
+    };
+    let problems = validate(&config, text);
+    if problems.is_empty() {
+        Ok((config, warnings))
+    } else {
+        Err(problems)
+    }
+}
+
+fn describe_yaml_error(e: &serde_yaml::Error) -> String {
+    // serde_yaml renders "key.path: message at line L column C".
+    let text = e.to_string();
+    match e.location() {
+        Some(loc) if !text.contains("line") => format!("{text} (line {})", loc.line()),
+        _ => text,
+    }
+}
+
+/// Value checks the types alone cannot express.
+fn validate(c: &Config, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut bad = |key: &str, msg: String| {
+        problems.push(format!("{key}: {msg}{}", line_suffix(text, key)));
+    };
+    if c.port == 0 {
+        bad("port", "must be between 1 and 65535".into());
+    }
+    if !c.protocol.ipv4 && !c.protocol.ipv6 {
+        bad(
+            "protocol",
+            "at least one of ipv4 and ipv6 must be true".into(),
+        );
+    }
+    for entry in &c.whitelist {
+        if parse_net(entry).is_none() {
+            bad(
+                "whitelist",
+                format!("'{entry}' is not an IP address or CIDR range"),
+            );
+        }
+    }
+    for entry in &c.trusted_proxies {
+        if parse_net(entry).is_none() {
+            bad(
+                "trustedProxies",
+                format!("'{entry}' is not an IP address or CIDR range"),
+            );
+        }
+    }
+    if !(4..=10).contains(&c.recovery.code_digits) {
+        bad("recovery.codeDigits", "must be between 4 and 10".into());
+    }
+    if !(1..=24).contains(&c.password_hash.log_n) {
+        bad("passwordHash.logN", "must be between 1 and 24".into());
+    }
+    if c.password_hash.r == 0 || c.password_hash.p == 0 {
+        bad("passwordHash", "r and p must be at least 1".into());
+    } else if scrypt::Params::new(c.password_hash.log_n, c.password_hash.r, c.password_hash.p)
+        .is_err()
+    {
+        bad(
+            "passwordHash",
+            "these scrypt parameters are not valid together".into(),
+        );
+    }
+    if c.hooks.timeout_ms == 0 || c.hooks.timeout_ms > 60_000 {
+        bad("hooks.timeoutMs", "must be between 1 and 60000".into());
+    }
+    if c.hooks.memory_limit_mb == 0 || c.hooks.memory_limit_mb > 4096 {
+        bad("hooks.memoryLimitMb", "must be between 1 and 4096".into());
+    }
+    for (key, v) in [
+        ("limits.jsonMb", c.limits.json_mb),
+        ("limits.settingsMb", c.limits.settings_mb),
+        ("limits.avatarMb", c.limits.avatar_mb),
+    ] {
+        if v == 0 || v > 1024 {
+            bad(key, "must be between 1 and 1024".into());
+        }
+    }
+    if c.sso.trusted_header.enabled && http_header_name_invalid(&c.sso.trusted_header.header) {
+        bad(
+            "sso.trustedHeader.header",
+            "is not a valid header name".into(),
+        );
+    }
+    if !["error", "warn", "info", "debug", "trace"].contains(&c.logging.level.as_str()) {
+        bad(
+            "logging.level",
+            format!(
+                "'{}' is not one of error, warn, info, debug, trace",
+                c.logging.level
+            ),
+        );
+    }
+    if c.data_root.as_os_str().is_empty() {
+        bad("dataRoot", "must not be empty".into());
+    }
+    problems
+}
+
+fn http_header_name_invalid(name: &str) -> bool {
+    name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b))
+}
+
+/// Parses an IP address or CIDR range.
+pub fn parse_net(entry: &str) -> Option<IpNet> {
+    let entry = entry.trim();
+    if let Ok(net) = entry.parse::<IpNet>() {
+        return Some(net);
+    }
+    entry.parse::<IpAddr>().ok().map(IpNet::from)
+}
+
+/// " (line N)" for a dotted key found in the text, or "".
+fn line_suffix(text: &str, dotted: &str) -> String {
+    match key_line(text, dotted) {
+        Some(n) => format!(" (line {n})"),
+        None => String::new(),
+    }
+}
+
+/// Finds the 1-based line of a dotted key in block-style YAML by following
+/// indentation: good enough to point an admin at the right spot.
+pub fn key_line(text: &str, dotted: &str) -> Option<usize> {
+    let mut parts = dotted.split('.');
+    let mut want = parts.next()?;
+    let mut min_indent: Option<usize> = None;
+    let mut parent_indent: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if let Some(p) = parent_indent {
+            if indent <= p {
+                return None;
+            }
+        }
+        if min_indent.is_some_and(|m| indent != m) {
+            continue;
+        }
+        let key = trimmed
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches('"');
+        if key == want && trimmed[key.len()..].trim_start().starts_with(':')
+            || trimmed.starts_with(&format!("\"{want}\":"))
+        {
+            match parts.next() {
+                None => return Some(i + 1),
+                Some(next) => {
+                    want = next;
+                    parent_indent = Some(indent);
+                    min_indent = None;
+                    // The child's indent is whatever the next key line uses.
+                    continue;
+                }
+            }
+        }
+        if min_indent.is_none() {
+            min_indent = Some(indent);
+        }
+    }
+    None
+}
+
+/// Keys Innkeeper reads, as dotted paths. A section listed here with a
+/// trailing `.*` accepts any sub-key.
+const OWN_KEYS: &[&str] = &[
+    "dataRoot",
+    "listen",
+    "port",
+    "protocol.ipv4",
+    "protocol.ipv6",
+    "whitelistMode",
+    "whitelist",
+    "enableForwardedWhitelist",
+    "trustedProxies",
+    "basicAuthMode",
+    "basicAuthUser.username",
+    "basicAuthUser.password",
+    "perUserBasicAuth",
+    "enableUserAccounts",
+    "enableDiscreetLogin",
+    "sessionTimeout",
+    "disableCsrfProtection",
+    "securityOverride",
+    "numberOfBackups",
+    "hostWhitelist.enabled",
+    "hostWhitelist.hosts",
+    "sso.trustedHeader.enabled",
+    "sso.trustedHeader.header",
+    "sso.trustedHeader.autoCreate",
+    "sso.logoutUrl",
+    "backups.allowFullDataBackup",
+    "recovery.codeDigits",
+    "hooks.dir",
+    "hooks.timeoutMs",
+    "hooks.memoryLimitMb",
+    "hooks.failClosed",
+    "passwordHash.logN",
+    "passwordHash.r",
+    "passwordHash.p",
+    "passwordHash.concurrency",
+    "ssl.enabled",
+    "ssl.certPath",
+    "ssl.keyPath",
+    "limits.jsonMb",
+    "limits.settingsMb",
+    "limits.avatarMb",
+    "logging.level",
+];
+
+/// Keys a SillyTavern config.yaml has that Innkeeper ignores. Whole sections
+/// are accepted with everything below them.
+const SILLYTAVERN_KEYS: &[&str] = &[
+    "listenAddress.*",
+    "dnsPreferIPv6",
+    "browserLaunch.*",
+    "autorun",
+    "autorunHostname",
+    "autorunPortOverride",
+    "avoidLocalhost",
+    "whitelistDockerHosts",
+    "heartbeatInterval",
+    "enableCorsProxy",
+    "requestProxy.*",
+    "sessionTimeout",
+    "rateLimiting.*",
+    "backups.common.*",
+    "backups.chat.*",
+    "thumbnails.*",
+    "performance.*",
+    "cacheBuster.*",
+    "allowKeysExposure",
+    "skipContentCheck",
+    "whitelistImportDomains",
+    "requestOverrides",
+    "extensions.*",
+    "enableServerPlugins",
+    "enableServerPluginsAutoUpdate",
+    "enableDownloadableTokenizers",
+    "promptPlaceholder",
+    "openai.*",
+    "deepl.*",
+    "mistral.*",
+    "ollama.*",
+    "claude.*",
+    "gemini.*",
+    "extras.*",
+    "logging.enableAccessLog",
+    "logging.minLogLevel",
+    "sso.autheliaAuth",
+    "sso.authentikAuth",
+    "ssl.keyPassphrase",
+    "hostWhitelist.scan",
+    "protocol.*",
+    "securityOverride",
+    "disableCsrfProtection",
+    "numberOfBackups",
+    "secureOverride",
+    "basicAuthUser.*",
+    "enableForwardedWhitelist",
+    "backups.*",
+];
+
+fn key_known(path: &str) -> KeyKind {
+    if OWN_KEYS.contains(&path) || SILLYTAVERN_KEYS.contains(&path) {
+        return KeyKind::Leaf;
+    }
+    let prefix = format!("{path}.");
+    if OWN_KEYS.iter().any(|k| k.starts_with(&prefix)) {
+        return KeyKind::Section;
+    }
+    for k in SILLYTAVERN_KEYS {
+        if let Some(section) = k.strip_suffix(".*") {
+            if path == section || path.starts_with(&format!("{section}.")) {
+                return KeyKind::Leaf;
+            }
+            if section.starts_with(&prefix) {
+                return KeyKind::Section;
+            }
+        }
+    }
+    KeyKind::Unknown
+}
+
+enum KeyKind {
+    Leaf,
+    Section,
+    Unknown,
+}
+
+fn unknown_keys(value: &serde_yaml::Value, prefix: &str, text: &str, out: &mut Vec<String>) {
+    let serde_yaml::Value::Mapping(map) = value else {
+        return;
+    };
+    for (k, v) in map {
+        let name = match k {
+            serde_yaml::Value::String(s) => s.clone(),
+            other => serde_yaml::to_string(other)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        };
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}.{name}")
+        };
+        match key_known(&path) {
+            KeyKind::Leaf => {}
+            KeyKind::Section => unknown_keys(v, &path, text, out),
+            KeyKind::Unknown => out.push(format!(
+                "unknown config key '{path}'{} is ignored",
+                line_suffix(text, &path)
+            )),
+        }
+    }
+}
+
+impl Config {
+    /// Hash concurrency with 0 resolved to cores − 1 (at least 1).
+    pub fn hash_concurrency(&self) -> usize {
+        match self.password_hash.concurrency {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get().saturating_sub(1).max(1))
+                .unwrap_or(1),
+            n => n,
+        }
+    }
+
+    /// The non-secret values hook scripts may read.
+    pub fn public_view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "port": self.port,
+            "listen": self.listen,
+            "enableUserAccounts": self.enable_user_accounts,
+            "enableDiscreetLogin": self.enable_discreet_login,
+            "sessionTimeout": self.session_timeout,
+            "numberOfBackups": self.number_of_backups,
+            "whitelistMode": self.whitelist_mode,
+            "basicAuthMode": self.basic_auth_mode,
+            "recovery": { "codeDigits": self.recovery.code_digits },
+            "hooks": { "timeoutMs": self.hooks.timeout_ms, "memoryLimitMb": self.hooks.memory_limit_mb, "failClosed": self.hooks.fail_closed },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_text_gives_defaults() {
+        let (c, w) = parse("").unwrap();
+        assert_eq!(c.port, 8000);
+        assert!(c.enable_user_accounts);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn shipped_default_parses_without_warnings() {
+        let (c, w) = parse(DEFAULT_CONFIG_TEXT).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(c.password_hash.log_n, 15);
+        assert_eq!(c.whitelist, vec!["127.0.0.1", "::1"]);
+    }
+
+    #[test]
+    fn type_error_names_key_and_line() {
+        let err = parse("listen: false\nport: lots\n").unwrap_err();
+        assert!(err[0].contains("port"), "{err:?}");
+        assert!(err[0].contains("line 2"), "{err:?}");
+        let err = parse("hooks:\n  dir: x\n  timeoutMs: soon\n").unwrap_err();
+        assert!(err[0].contains("hooks.timeoutMs"), "{err:?}");
+        assert!(err[0].contains("line 3"), "{err:?}");
+    }
+
+    #[test]
+    fn value_errors_are_collected_with_lines() {
+        let err =
+            parse("port: 0\nrecovery:\n  codeDigits: 2\nwhitelist:\n  - nonsense\n").unwrap_err();
+        assert_eq!(err.len(), 3, "{err:?}");
+        assert!(err[0].starts_with("port:") && err[0].contains("line 1"));
+        assert!(err
+            .iter()
+            .any(|e| e.contains("whitelist") && e.contains("line 4")));
+        assert!(err
+            .iter()
+            .any(|e| e.contains("recovery.codeDigits") && e.contains("line 3")));
+    }
+
+    #[test]
+    fn unknown_keys_warn_but_sillytavern_keys_do_not() {
+        let text = "autorun: true\nrequestProxy:\n  enabled: false\nextras:\n  disableAutoDownload: false\nopenai:\n  randomizeUserId: false\nprotocol:\n  ipv4: true\nportt: 9\nhooks:\n  dirr: x\n";
+        let (_, w) = parse(text).unwrap();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("'portt'") && w[0].contains("line 10"),
+            "{w:?}"
+        );
+        assert!(
+            w[1].contains("'hooks.dirr'") && w[1].contains("line 12"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn key_line_follows_nesting() {
+        let text =
+            "a: 1\nsso:\n  logoutUrl: x\n  trustedHeader:\n    enabled: true\nb:\n  enabled: 2\n";
+        assert_eq!(key_line(text, "sso.trustedHeader.enabled"), Some(5));
+        assert_eq!(key_line(text, "b.enabled"), Some(7));
+        assert_eq!(key_line(text, "sso.enabled"), None);
+    }
+
+    #[test]
+    fn paths_resolve_against_the_config_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conf").join("config.yaml");
+        let loaded = load(&path, &Overrides::default()).unwrap();
+        assert!(loaded.created);
+        assert!(path.exists());
+        assert_eq!(
+            loaded.config.data_root,
+            dir.path().join("conf").join("./data")
+        );
+        let again = load(
+            &path,
+            &Overrides {
+                port: Some(9),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(!again.created);
+        assert_eq!(again.config.port, 9);
+    }
+}

@@ -1,0 +1,123 @@
+//! `AppError`: every failure a request can meet, and its HTTP form, in one
+//! place. Handlers return `Result<Response, AppError>`; lower layers'
+//! errors convert into it.
+
+use warp::http::{header, HeaderValue, StatusCode};
+use warp::reply::Response;
+
+use crate::accounts::password::HashError;
+use crate::store::StoreError;
+
+/// SillyTavern's text for a request missing something it needs.
+pub const MISSING_FIELDS: &str = "Missing required fields";
+pub const USER_NOT_FOUND: &str = "User not found";
+pub const UNAUTHORIZED: &str = "Unauthorized";
+pub const INCORRECT_CREDENTIALS: &str = "Incorrect credentials";
+pub const INCORRECT_PASSWORD: &str = "Incorrect password";
+pub const INCORRECT_CODE: &str = "Incorrect code";
+pub const USER_DISABLED: &str = "User is disabled";
+pub const LOGIN_LIMITED: &str = "Too many attempts. Try again later or recover your password.";
+pub const RECOVERY_LIMITED: &str = "Too many attempts. Try again later or contact your admin.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    TooMany { message: String, retry_after: u64 },
+    #[error("Request body is too large (limit {limit} bytes)")]
+    PayloadTooLarge { limit: u64 },
+    /// Basic auth required: 401 with a `WWW-Authenticate` challenge.
+    #[error("Authentication required")]
+    AuthRequired,
+    /// A disk write failed (full disk, read-only folder): the request fails
+    /// cleanly and the old file stays.
+    #[error("Could not write to the data folder: {0}")]
+    Storage(String),
+    #[error("Internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad(msg: impl Into<String>) -> Self {
+        AppError::BadRequest(msg.into())
+    }
+    pub fn forbidden(msg: impl Into<String>) -> Self {
+        AppError::Forbidden(msg.into())
+    }
+    pub fn missing() -> Self {
+        AppError::BadRequest(MISSING_FIELDS.into())
+    }
+    pub fn user_not_found() -> Self {
+        AppError::NotFound(USER_NOT_FOUND.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::AuthRequired => StatusCode::UNAUTHORIZED,
+            AppError::Storage(_) => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON error response; internal details go to the log, not the client.
+    pub fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            AppError::Internal(detail) => tracing::error!("internal error: {detail}"),
+            AppError::Storage(detail) => tracing::error!("storage error: {detail}"),
+            _ => {}
+        }
+        let body = serde_json::json!({ "error": self.to_string() });
+        let mut resp = Response::new(body.to_string().into());
+        *resp.status_mut() = status;
+        let headers = resp.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        match &self {
+            AppError::TooMany { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            AppError::AuthRequired => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"Innkeeper\", charset=\"UTF-8\""),
+                );
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<HashError> for AppError {
+    fn from(e: HashError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for AppError {
+    fn from(e: std::io::Error) -> Self {
+        AppError::Storage(e.to_string())
+    }
+}

@@ -1,0 +1,133 @@
+//! Admin-only endpoints: every account, create, delete, flags, slugify,
+//! limits, and the audit log.
+
+use serde_json::json;
+use warp::reply::Response;
+
+use crate::accounts::handle;
+use crate::accounts::service::{NewUser, INVALID_HANDLE};
+use crate::error::AppError;
+use crate::http::context::Ctx;
+use crate::http::reply;
+use crate::http::request::{bool_field, string_field, text_field};
+use crate::http::users::avatar_url;
+use crate::store;
+
+/// Reads the body of an admin request.
+async fn admin_body(ctx: &mut Ctx) -> Result<serde_json::Value, AppError> {
+    ctx.require_admin()?;
+    let limit = ctx.app.json_limit();
+    ctx.req.json(limit).await
+}
+
+/// `POST /api/users/get`: every account with its flags.
+pub async fn get(ctx: &mut Ctx) -> Result<Response, AppError> {
+    admin_body(ctx).await?;
+    let users = ctx.app.list_users().await?;
+    let list: Vec<_> = users
+        .iter()
+        .map(|u| {
+            json!({
+                "handle": u.handle,
+                "name": u.name,
+                "avatar": avatar_url(u),
+                "admin": u.admin,
+                "enabled": u.enabled,
+                "password": u.password.is_some(),
+                "created": u.created,
+            })
+        })
+        .collect();
+    Ok(reply::json(&list))
+}
+
+/// `POST /api/users/create` {handle, name, password?, admin?} → {handle}.
+pub async fn create(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let body = admin_body(ctx).await?;
+    let (Some(handle), Some(name)) = (text_field(&body, "handle"), text_field(&body, "name"))
+    else {
+        return Err(AppError::missing());
+    };
+    let req = NewUser {
+        handle,
+        name,
+        password: string_field(&body, "password"),
+        admin: bool_field(&body, "admin"),
+    };
+    let handle = ctx.app.create_user(&ctx.actor(), req).await?;
+    Ok(reply::json(&json!({ "handle": handle })))
+}
+
+/// `POST /api/users/delete` {handle, purge?} → 204.
+pub async fn delete(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let body = admin_body(ctx).await?;
+    let target = text_field(&body, "handle").ok_or_else(AppError::missing)?;
+    if !handle::is_valid(&target) {
+        return Err(AppError::bad(INVALID_HANDLE));
+    }
+    ctx.app
+        .delete_user(&ctx.actor(), &target, bool_field(&body, "purge"))
+        .await?;
+    Ok(reply::no_content())
+}
+
+pub enum Flag {
+    Enable,
+    Disable,
+    Promote,
+    Demote,
+}
+
+/// `enable`, `disable`, `promote`, `demote` {handle} → 204.
+pub async fn set_flag(ctx: &mut Ctx, flag: Flag) -> Result<Response, AppError> {
+    let body = admin_body(ctx).await?;
+    let target = text_field(&body, "handle").ok_or_else(AppError::missing)?;
+    let actor = ctx.actor();
+    match flag {
+        Flag::Enable => ctx.app.set_enabled(&actor, &target, true).await?,
+        Flag::Disable => ctx.app.set_enabled(&actor, &target, false).await?,
+        Flag::Promote => ctx.app.set_admin(&actor, &target, true).await?,
+        Flag::Demote => ctx.app.set_admin(&actor, &target, false).await?,
+    }
+    Ok(reply::no_content())
+}
+
+/// `POST /api/users/slugify` {text} → the handle as plain text.
+pub async fn slugify(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let body = admin_body(ctx).await?;
+    let text = string_field(&body, "text").ok_or_else(AppError::missing)?;
+    let slug = handle::slugify(&text).unwrap_or_default();
+    Ok(reply::text(slug, "text/plain; charset=utf-8"))
+}
+
+/// `POST /api/users/clear-limits` {handle} → 204.
+pub async fn clear_limits(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let body = admin_body(ctx).await?;
+    let target = text_field(&body, "handle").ok_or_else(AppError::missing)?;
+    ctx.app.require_user(&target).await?;
+    ctx.app.clear_limits_of(&target).await?;
+    ctx.app
+        .audit(&ctx.actor(), "user.clear-limits", Some(&target), None)
+        .await;
+    Ok(reply::no_content())
+}
+
+/// `POST /api/audit/list` {before?, limit?} → {entries, next}, newest first.
+pub async fn audit(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let body = admin_body(ctx).await?;
+    let before = body.get("before").and_then(|v| v.as_i64());
+    let limit = body
+        .get("limit")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(50)
+        .clamp(1, 500) as u32;
+    let entries = ctx
+        .app
+        .store
+        .run(move |c| store::audit::list(c, before, limit))
+        .await?;
+    let next = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(reply::json(&json!({ "entries": entries, "next": next })))
+}

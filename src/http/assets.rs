@@ -1,0 +1,66 @@
+//! The UI's own files, embedded from `web/` at build time: ETags from the
+//! content hash, 304 on `If-None-Match`, `no-cache` for HTML pages (always
+//! revalidated, so an upgrade shows at once) and a day's max-age for the
+//! rest (files keep their names across versions, so not a year).
+
+use rust_embed::RustEmbed;
+use warp::http::{header, HeaderValue, StatusCode};
+use warp::reply::Response;
+
+use crate::http::files::mime_for;
+use crate::http::request::Req;
+
+#[derive(RustEmbed)]
+#[folder = "web/"]
+struct Web;
+
+/// Serves `/static/*`, `/img/*` and `/favicon.ico`, or None.
+pub fn serve(req: &Req) -> Option<Response> {
+    let path = req.path.as_str();
+    let name = if path == "/favicon.ico" {
+        "favicon.ico"
+    } else if path.starts_with("/static/") || path.starts_with("/img/") {
+        &path[1..]
+    } else {
+        return None;
+    };
+    if name.contains("..") {
+        return None;
+    }
+    Some(respond(name, req.header("if-none-match"), false))
+}
+
+/// An HTML page of the UI.
+pub fn page(name: &str) -> Response {
+    respond(name, None, true)
+}
+
+fn respond(name: &str, if_none_match: Option<&str>, html: bool) -> Response {
+    let Some(file) = Web::get(name) else {
+        return crate::error::AppError::NotFound("Not found".into()).into_response();
+    };
+    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
+    let cache = if html {
+        "no-cache"
+    } else {
+        "public, max-age=86400"
+    };
+    let mut resp = if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        let mut r = Response::new(bytes::Bytes::new().into());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = Response::new(bytes::Bytes::from(file.data.into_owned()).into());
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(mime_for(std::path::Path::new(name))),
+        );
+        r
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    resp
+}

@@ -1,0 +1,150 @@
+//! The user's own files, read-only, at SillyTavern's URLs; and persona
+//! pictures for the login list. Paths go through `safe_path`, so nothing
+//! outside that user's folder can be named.
+
+use percent_encoding::percent_decode_str;
+use warp::http::{header, HeaderValue, StatusCode};
+use warp::reply::{Reply, Response};
+
+use crate::error::AppError;
+use crate::http::context::Ctx;
+use crate::http::reply;
+use crate::userdata::safe_path::{self, PathError};
+
+/// URL prefix → folder inside the user's data folder.
+const ROUTES: &[(&str, &str)] = &[
+    ("/characters/", "characters"),
+    ("/backgrounds/", "backgrounds"),
+    ("/User%20Avatars/", "User Avatars"),
+    ("/User Avatars/", "User Avatars"),
+    ("/assets/", "assets"),
+    ("/user/images/", "user/images"),
+    ("/user/files/", "user/files"),
+    ("/scripts/extensions/third-party/", "extensions"),
+];
+
+/// Serves a user file, a persona picture, or None when no route matches.
+pub async fn serve(ctx: &mut Ctx, path: &str) -> Result<Option<Response>, AppError> {
+    if let Some(handle) = path.strip_prefix("/avatars/") {
+        return persona_picture(ctx, handle).await.map(Some);
+    }
+    let Some((prefix, folder)) = ROUTES.iter().find(|(p, _)| path.starts_with(p)) else {
+        return Ok(None);
+    };
+    let user = ctx.require_user()?;
+    let rel = decode(&path[prefix.len()..])?;
+    let dir = ctx
+        .app
+        .user_dir(&user.handle)
+        .ok_or_else(AppError::user_not_found)?
+        .join(folder);
+    let file = match safe_path::resolve_existing(&dir, &rel) {
+        Ok(f) => f,
+        Err(PathError::NotFound) => return Err(AppError::NotFound("File not found".into())),
+        Err(_) => return Err(AppError::bad("Invalid path")),
+    };
+    send_file(&file).await.map(Some)
+}
+
+fn decode(raw: &str) -> Result<String, AppError> {
+    percent_decode_str(raw)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| AppError::bad("Invalid path"))
+}
+
+/// `/avatars/<handle>`: the persona picture recorded for that user (public,
+/// like the user list that shows it).
+async fn persona_picture(ctx: &Ctx, handle: &str) -> Result<Response, AppError> {
+    let handle = handle.split('?').next().unwrap_or("");
+    let user = ctx
+        .app
+        .find_user(handle)
+        .await?
+        .filter(|u| u.enabled)
+        .ok_or_else(|| AppError::NotFound("File not found".into()))?;
+    let file = user
+        .persona_avatar
+        .as_deref()
+        .and_then(|name| {
+            let dir = ctx.app.user_dir(&user.handle)?.join("User Avatars");
+            safe_path::resolve_existing(&dir, name).ok()
+        })
+        .ok_or_else(|| AppError::NotFound("File not found".into()))?;
+    send_file(&file).await
+}
+
+/// Streams a file with a type from its extension.
+async fn send_file(path: &std::path::Path) -> Result<Response, AppError> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|_| AppError::NotFound("File not found".into()))?;
+    let meta = file.metadata().await?;
+    if !meta.is_file() {
+        return Err(AppError::NotFound("File not found".into()));
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut file = file;
+        loop {
+            let mut buf = vec![0u8; 64 * 1024];
+            let item = match file.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Ok(bytes::Bytes::from(buf))
+                }
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    let mut resp = warp::reply::stream(reply::channel_stream(rx)).into_response();
+    *resp.status_mut() = StatusCode::OK;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(mime_for(path)),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    Ok(resp)
+}
+
+pub fn mime_for(path: &std::path::Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "svg" => "image/svg+xml",
+        "ico" => "image/x-icon",
+        "json" => "application/json",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "html" | "htm" => "text/html; charset=utf-8",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "mp3" => "audio/mpeg",
+        "ogg" => "audio/ogg",
+        "wav" => "audio/wav",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "ttf" => "font/ttf",
+        _ => "application/octet-stream",
+    }
+}

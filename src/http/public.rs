@@ -1,0 +1,242 @@
+//! What anyone may reach: the gates in front of everything, the app and
+//! login pages, the CSRF token, the user list, login and recovery.
+
+use base64::Engine;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use crate::app::App;
+use crate::error::AppError;
+use crate::http::context::Ctx;
+use crate::http::request::{string_field, text_field, Req};
+use crate::http::{assets, reply, users};
+
+/// Host whitelist, IP whitelist and basic auth: a refusal page, or None
+/// to go on.
+pub fn gates(app: &App, req: &Req) -> Option<Response> {
+    if app.config.host_whitelist.enabled {
+        let host = req.header("host").unwrap_or("");
+        if !host_allowed(&app.config.host_whitelist.hosts, host) {
+            tracing::warn!("refused request for host {host:?}");
+            return Some(reply::page(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &format!(
+                    "This server does not answer for the host \"{host}\". \
+                     If it should, add it to hostWhitelist.hosts in config.yaml."
+                ),
+            ));
+        }
+    }
+    if app.config.whitelist_mode {
+        let peer_ok = req.peer.is_some_and(|p| app.is_whitelisted(p.ip()));
+        let client_ok = !app.config.enable_forwarded_whitelist
+            || req.ip.is_some_and(|ip| app.is_whitelisted(ip));
+        if !(peer_ok && client_ok) {
+            let who = req.ip.map(|i| i.to_string()).unwrap_or_default();
+            tracing::warn!("refused connection from {who}: not in the whitelist");
+            return Some(reply::page(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &format!(
+                    "Your address {who} is not allowed to use this server. \
+                     The admin can add it to whitelist in config.yaml."
+                ),
+            ));
+        }
+    }
+    if app.config.basic_auth_mode && !app.config.per_user_basic_auth && !basic_auth_ok(app, req) {
+        return Some(AppError::AuthRequired.into_response());
+    }
+    None
+}
+
+/// Loopback names always pass; otherwise the name (without port) must be
+/// listed, or match a listed `.example.com` suffix.
+fn host_allowed(hosts: &[String], host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+    }
+    .to_ascii_lowercase();
+    if name == "localhost"
+        || name.ends_with(".localhost")
+        || name == "::1"
+        || name.starts_with("127.")
+    {
+        return true;
+    }
+    hosts.iter().any(|h| {
+        let h = h.trim().to_ascii_lowercase();
+        match h.strip_prefix('.') {
+            Some(suffix) => name == suffix || name.ends_with(&format!(".{suffix}")),
+            None => name == h,
+        }
+    })
+}
+
+/// Decodes `Authorization: Basic` into (user, password).
+pub fn basic_credentials(req: &Req) -> Option<(String, String)> {
+    let value = req.header("authorization")?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+fn basic_auth_ok(app: &App, req: &Req) -> bool {
+    let Some((user, pass)) = basic_credentials(req) else {
+        return false;
+    };
+    let want = &app.config.basic_auth_user;
+    let u: bool = user.as_bytes().ct_eq(want.username.as_bytes()).into();
+    let p: bool = pass.as_bytes().ct_eq(want.password.as_bytes()).into();
+    u & p
+}
+
+/// `/`: the app for a logged-in user, else the login page (query kept).
+pub fn index(ctx: &mut Ctx) -> Result<Response, AppError> {
+    if ctx.user.is_some() {
+        return Ok(assets::page("index.html"));
+    }
+    let target = match &ctx.req.query {
+        Some(q) => format!("/login?{q}"),
+        None => "/login".to_string(),
+    };
+    Ok(reply::redirect(&target))
+}
+
+/// `/login`: the login page; with accounts off, the app; for an anonymous
+/// request when the only enabled user has no password, that user, logged in.
+pub async fn login_page(ctx: &mut Ctx) -> Result<Response, AppError> {
+    if !ctx.app.config.enable_user_accounts {
+        return Ok(reply::redirect("/"));
+    }
+    if ctx.user.is_none() && !ctx.app.config.enable_discreet_login {
+        let users = ctx.app.list_users().await?;
+        let enabled: Vec<_> = users.iter().filter(|u| u.enabled).collect();
+        if let [only] = enabled.as_slice() {
+            if only.password.is_none() {
+                let handle = only.handle.clone();
+                ctx.start_session(&handle).await?;
+                ctx.app
+                    .audit(&ctx.actor_as(&handle), "login.auto", Some(&handle), None)
+                    .await;
+                return Ok(reply::redirect("/"));
+            }
+        }
+    }
+    Ok(assets::page("login.html"))
+}
+
+impl Ctx {
+    /// The actor of this request as if `handle` were logged in.
+    fn actor_as(&self, handle: &str) -> crate::app::Actor {
+        let mut a = self.actor();
+        a.handle = Some(handle.to_string());
+        a
+    }
+}
+
+/// `GET /csrf-token`: the session's token, starting an anonymous session
+/// when there is none.
+pub fn csrf_token(ctx: &mut Ctx) -> Response {
+    if ctx.app.config.disable_csrf_protection {
+        return reply::json(&json!({ "token": "disabled" }));
+    }
+    let token = match &ctx.session {
+        Some(s) => s.entry.csrf.clone(),
+        None => ctx.start_anonymous().entry.csrf.clone(),
+    };
+    reply::json(&json!({ "token": token }))
+}
+
+/// `GET /api/server-info`: what the UI needs to know before login.
+pub fn server_info(ctx: &Ctx) -> Response {
+    let c = &ctx.app.config;
+    reply::json(&json!({
+        "accounts": c.enable_user_accounts,
+        "discreet": c.enable_discreet_login,
+        "version": env!("CARGO_PKG_VERSION"),
+        "sso": c.sso.trusted_header.enabled,
+        "ssoLogoutUrl": c.sso.logout_url,
+        "fullBackup": c.backups.allow_full_data_backup,
+    }))
+}
+
+/// `POST /api/users/list`: enabled users, oldest first; 204 in discreet mode.
+pub async fn list(ctx: &mut Ctx) -> Result<Response, AppError> {
+    if ctx.app.config.enable_discreet_login {
+        return Ok(reply::no_content());
+    }
+    let users = ctx.app.list_users().await?;
+    let list: Vec<_> = users
+        .iter()
+        .filter(|u| u.enabled)
+        .map(|u| {
+            json!({
+                "handle": u.handle,
+                "name": u.name,
+                "created": u.created,
+                "avatar": users::avatar_url(u),
+                "password": u.password.is_some(),
+            })
+        })
+        .collect();
+    Ok(reply::json(&list))
+}
+
+/// `POST /api/users/login` {handle, password} → {handle} and a new session.
+pub async fn login(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let limit = ctx.app.json_limit();
+    let body = ctx.req.json(limit).await?;
+    let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
+    let password = string_field(&body, "password");
+    let actor = ctx.actor();
+    let user = ctx.app.login(&actor, &handle, password.as_deref()).await?;
+    ctx.start_session(&user.handle).await?;
+    Ok(reply::json(&json!({ "handle": user.handle })))
+}
+
+/// `POST /api/users/recover-step1` {handle} → 204, a code on the console.
+pub async fn recover_step1(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let limit = ctx.app.json_limit();
+    let body = ctx.req.json(limit).await?;
+    let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
+    ctx.app.recover_step1(&ctx.actor(), &handle).await?;
+    Ok(reply::no_content())
+}
+
+/// `POST /api/users/recover-step2` {handle, code, newPassword} → 204.
+pub async fn recover_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let limit = ctx.app.json_limit();
+    let body = ctx.req.json(limit).await?;
+    let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
+    let code = match body.get("code") {
+        None | Some(serde_json::Value::Null) => return Err(AppError::missing()),
+        Some(serde_json::Value::String(s)) if s.is_empty() => return Err(AppError::missing()),
+        // Only a JSON string can be the code; anything else is a wrong one.
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(_) => None,
+    };
+    let new_password = string_field(&body, "newPassword").unwrap_or_default();
+    ctx.app
+        .recover_step2(&ctx.actor(), &handle, code.as_deref(), &new_password)
+        .await?;
+    Ok(reply::no_content())
+}
+
+impl App {
+    /// Body limit of ordinary JSON requests, in bytes.
+    pub fn json_limit(&self) -> u64 {
+        self.config.limits.json_mb * 1024 * 1024
+    }
+}

@@ -1,0 +1,203 @@
+//! The request as the routes see it: method, raw path, headers, the
+//! client's address (believing forwarded headers only from trusted
+//! proxies), cookies, and a body read lazily with a size limit.
+
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use serde_json::Value;
+use warp::http::{header, HeaderMap, Method};
+
+use crate::app::{canonical_ip, App};
+use crate::error::AppError;
+
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send>>;
+
+/// A whole body must arrive within this time (slow uploads are cut off).
+const BODY_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct Req {
+    pub method: Method,
+    /// Raw (percent-encoded) path.
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub peer: Option<SocketAddr>,
+    /// The client: the peer, or from a trusted proxy the forwarded address.
+    pub ip: Option<IpAddr>,
+    /// True when the request came over HTTPS (directly or per a trusted proxy).
+    pub https: bool,
+    /// In a mutex only so `Req` is `Sync` (handlers hold `&Ctx` across awaits).
+    body: std::sync::Mutex<Option<BodyStream>>,
+}
+
+impl Req {
+    pub fn new(
+        app: &App,
+        method: Method,
+        path: String,
+        query: Option<String>,
+        headers: HeaderMap,
+        peer: Option<SocketAddr>,
+        body: BodyStream,
+    ) -> Req {
+        let peer_ip = peer.map(|p| canonical_ip(p.ip()));
+        let trusted = peer_ip.is_some_and(|ip| app.is_trusted_proxy(ip));
+        let ip = match peer_ip {
+            Some(p) if trusted => Some(forwarded_client(app, &headers).unwrap_or(p)),
+            other => other,
+        };
+        let https = app.config.ssl.enabled
+            || (trusted
+                && headers
+                    .get("x-forwarded-proto")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("https")));
+        Req {
+            method,
+            path,
+            query,
+            headers,
+            peer,
+            ip,
+            https,
+            body: std::sync::Mutex::new(Some(body)),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The value of a cookie.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.trim())
+    }
+
+    /// Refuses a body whose declared length is over `limit` before reading it.
+    pub fn check_declared_length(&self, limit: u64) -> Result<(), AppError> {
+        let declared = self
+            .header("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        match declared {
+            Some(n) if n > limit => Err(AppError::PayloadTooLarge { limit }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads the whole body, at most `limit` bytes.
+    pub async fn bytes(&mut self, limit: u64) -> Result<Bytes, AppError> {
+        self.check_declared_length(limit)?;
+        let taken = self
+            .body
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let Some(mut body) = taken else {
+            return Ok(Bytes::new());
+        };
+        let read = async {
+            let mut buf = BytesMut::new();
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk
+                    .map_err(|e| AppError::bad(format!("Could not read the request body: {e}")))?;
+                if buf.len() as u64 + chunk.len() as u64 > limit {
+                    return Err(AppError::PayloadTooLarge { limit });
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(buf.freeze())
+        };
+        tokio::time::timeout(BODY_TIMEOUT, read)
+            .await
+            .map_err(|_| AppError::bad("Request body took too long"))?
+    }
+
+    /// The JSON body as SillyTavern's server reads it: without a JSON
+    /// content type, or empty, it is `{}`; malformed JSON is a 400.
+    pub async fn json(&mut self, limit: u64) -> Result<Value, AppError> {
+        let is_json = self
+            .header("content-type")
+            .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+        let bytes = self.bytes(limit).await?;
+        if !is_json || bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(Value::Object(Default::default()));
+        }
+        serde_json::from_slice(&bytes).map_err(|_| AppError::bad("Invalid JSON body"))
+    }
+}
+
+/// The rightmost `X-Forwarded-For` address that is not itself a trusted
+/// proxy, else `X-Real-IP`.
+fn forwarded_client(app: &App, headers: &HeaderMap) -> Option<IpAddr> {
+    let xff: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| parse_ip(s.trim()))
+        .collect();
+    if let Some(ip) = xff.iter().rev().find(|ip| !app.is_trusted_proxy(**ip)) {
+        return Some(*ip);
+    }
+    if let Some(ip) = xff.first() {
+        return Some(*ip);
+    }
+    headers
+        .get("x-real-ip")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| parse_ip(s.trim()))
+}
+
+/// An address as proxies write it: bare, `[v6]`, or with a port.
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(canonical_ip(ip));
+    }
+    if let Ok(sock) = s.parse::<SocketAddr>() {
+        return Some(canonical_ip(sock.ip()));
+    }
+    s.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .ok()
+        .map(canonical_ip)
+}
+
+/// A string field; numbers count as their text (SillyTavern coerces them),
+/// empty strings as absent.
+pub fn text_field(body: &Value, key: &str) -> Option<String> {
+    match body.get(key)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A string field that may be empty.
+pub fn string_field(body: &Value, key: &str) -> Option<String> {
+    match body.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+pub fn bool_field(body: &Value, key: &str) -> bool {
+    match body.get(key) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        Some(Value::Number(n)) => n.as_i64().is_some_and(|n| n != 0),
+        _ => false,
+    }
+}

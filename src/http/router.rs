@@ -1,0 +1,116 @@
+//! Every path the server answers, in one place. Gates run first (host and
+//! IP whitelists, basic auth), then public assets, then the routes with the
+//! session resolved. Every POST passes the CSRF check before anything else.
+
+use std::sync::Arc;
+
+use warp::http::{Method, StatusCode};
+use warp::reply::Response;
+
+use crate::app::App;
+use crate::error::AppError;
+use crate::http::context::Ctx;
+use crate::http::request::Req;
+use crate::http::{admin, assets, files, public, reply, settings, users};
+
+pub async fn handle(app: Arc<App>, req: Req) -> Response {
+    match route(app, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn route(app: Arc<App>, req: Req) -> Result<Response, AppError> {
+    if let Some(refusal) = public::gates(&app, &req) {
+        return Ok(refusal);
+    }
+    let get = req.method == Method::GET || req.method == Method::HEAD;
+    if get {
+        if req.path == "/healthz" {
+            return Ok(reply::json(&serde_json::json!({ "status": "ok" })));
+        }
+        if let Some(asset) = assets::serve(&req) {
+            return Ok(asset);
+        }
+    }
+    let path = req.path.clone();
+    let mut ctx = Ctx::resolve(app, req).await?;
+    let resp = if get {
+        get_route(&mut ctx, &path).await?
+    } else if ctx.req.method == Method::POST {
+        ctx.check_csrf()?;
+        post_route(&mut ctx, &path).await?
+    } else {
+        not_found()
+    };
+    Ok(with_cookies(resp, ctx.cookies))
+}
+
+fn with_cookies(mut resp: Response, cookies: Vec<String>) -> Response {
+    for c in cookies {
+        reply::set_cookie(&mut resp, &c);
+    }
+    resp
+}
+
+fn not_found() -> Response {
+    let mut r = reply::json(&serde_json::json!({ "error": "Not found" }));
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+async fn get_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
+    match path {
+        "/" | "/index.html" => public::index(ctx),
+        "/login" => public::login_page(ctx).await,
+        "/csrf-token" => Ok(public::csrf_token(ctx)),
+        "/api/server-info" => Ok(public::server_info(ctx)),
+        "/api/ping" => {
+            ctx.require_user()?;
+            Ok(reply::no_content())
+        }
+        "/api/users/me" => users::me(ctx),
+        _ => Ok(files::serve(ctx, path).await?.unwrap_or_else(not_found)),
+    }
+}
+
+async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
+    let Some(rest) = path.strip_prefix("/api/") else {
+        return Ok(not_found());
+    };
+    match rest {
+        // Public.
+        "users/list" => public::list(ctx).await,
+        "users/login" => public::login(ctx).await,
+        "users/recover-step1" => public::recover_step1(ctx).await,
+        "users/recover-step2" => public::recover_step2(ctx).await,
+        // Private: the caller's own account (or, for admins, anyone's).
+        "users/logout" => users::logout(ctx).await,
+        "users/change-name" => users::change_name(ctx).await,
+        "users/change-avatar" => users::change_avatar(ctx).await,
+        "users/change-password" => users::change_password(ctx).await,
+        "users/backup" => users::backup(ctx).await,
+        "users/reset-settings" => users::reset_settings(ctx).await,
+        "users/reset-step1" => users::reset_step1(ctx).await,
+        "users/reset-step2" => users::reset_step2(ctx).await,
+        "users/usage" => users::usage(ctx).await,
+        "settings/get" => settings::get(ctx).await,
+        "settings/save" => settings::save(ctx).await,
+        "settings/get-snapshots" => settings::list_snapshots(ctx).await,
+        "settings/load-snapshot" => settings::load_snapshot(ctx).await,
+        "settings/make-snapshot" => settings::make_snapshot(ctx).await,
+        "settings/restore-snapshot" => settings::restore_snapshot(ctx).await,
+        // Admin.
+        "users/get" => admin::get(ctx).await,
+        "users/create" => admin::create(ctx).await,
+        "users/delete" => admin::delete(ctx).await,
+        "users/enable" => admin::set_flag(ctx, admin::Flag::Enable).await,
+        "users/disable" => admin::set_flag(ctx, admin::Flag::Disable).await,
+        "users/promote" => admin::set_flag(ctx, admin::Flag::Promote).await,
+        "users/demote" => admin::set_flag(ctx, admin::Flag::Demote).await,
+        "users/slugify" => admin::slugify(ctx).await,
+        "users/clear-limits" => admin::clear_limits(ctx).await,
+        "audit/list" => admin::audit(ctx).await,
+        _ => Ok(not_found()),
+    }
+}

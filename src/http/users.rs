@@ -1,0 +1,232 @@
+//! A logged-in user's own account: profile, password, backup, resets,
+//! usage. Admins may name any handle where a handle is taken.
+
+use serde_json::json;
+use warp::http::{header, HeaderValue};
+use warp::reply::{Reply, Response};
+
+use crate::error::{AppError, INCORRECT_PASSWORD};
+use crate::fields;
+use crate::hooks::EventKind;
+use crate::http::context::Ctx;
+use crate::http::reply;
+use crate::http::request::{string_field, text_field};
+use crate::store::users::UserRow;
+use crate::userdata::{backup, snapshots, usage};
+
+/// The picture shown for a user: the custom avatar, else the persona
+/// picture, else our default.
+pub fn avatar_url(u: &UserRow) -> String {
+    if let Some(a) = &u.avatar {
+        return a.clone();
+    }
+    match &u.persona_avatar {
+        Some(file) => format!(
+            "/avatars/{}?v={}",
+            u.handle,
+            percent_encoding::utf8_percent_encode(file, percent_encoding::NON_ALPHANUMERIC)
+        ),
+        None => "/img/default-user.png".into(),
+    }
+}
+
+/// `GET /api/users/me`.
+pub fn me(ctx: &Ctx) -> Result<Response, AppError> {
+    let u = ctx.require_user()?;
+    Ok(reply::json(&json!({
+        "handle": u.handle,
+        "name": u.name,
+        "avatar": avatar_url(u),
+        "admin": u.admin,
+        "password": u.password.is_some(),
+        "created": u.created,
+    })))
+}
+
+/// Reads the body and the `handle` the caller may act on.
+async fn target(ctx: &mut Ctx) -> Result<(serde_json::Value, String), AppError> {
+    target_with_limit(ctx, ctx.app.json_limit()).await
+}
+
+async fn target_with_limit(
+    ctx: &mut Ctx,
+    limit: u64,
+) -> Result<(serde_json::Value, String), AppError> {
+    ctx.require_user()?;
+    let body = ctx.req.json(limit).await?;
+    let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
+    ctx.may_act_on(&handle)?;
+    Ok((body, handle))
+}
+
+/// `POST /api/users/logout` → 204; the old cookie is worthless afterwards.
+pub async fn logout(ctx: &mut Ctx) -> Result<Response, AppError> {
+    ctx.require_user()?;
+    if let Some(s) = ctx.session.take() {
+        ctx.app.sessions.revoke(&s.id_hash).await?;
+    }
+    ctx.clear_cookie();
+    let actor = ctx.actor();
+    ctx.app
+        .audit(&actor, "logout", actor.handle.as_deref(), None)
+        .await;
+    Ok(reply::no_content())
+}
+
+pub async fn change_name(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let (body, handle) = target(ctx).await?;
+    let name = string_field(&body, "name").unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(AppError::missing());
+    }
+    ctx.app.change_name(&ctx.actor(), &handle, &name).await?;
+    Ok(reply::no_content())
+}
+
+pub async fn change_avatar(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let limit = ctx.app.config.limits.avatar_mb * 1024 * 1024;
+    let (body, handle) = target_with_limit(ctx, limit).await?;
+    let avatar = match body.get("avatar") {
+        Some(serde_json::Value::String(s)) if s.is_empty() => None,
+        Some(serde_json::Value::String(s)) if is_image_data_url(s) => Some(s.clone()),
+        _ => return Err(AppError::bad("Invalid data URL")),
+    };
+    ctx.app.change_avatar(&ctx.actor(), &handle, avatar).await?;
+    Ok(reply::no_content())
+}
+
+/// `data:image/<type>;base64,<data>` with a plain type and base64 payload.
+fn is_image_data_url(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("data:image/") else {
+        return false;
+    };
+    let Some((meta, data)) = rest.split_once(',') else {
+        return false;
+    };
+    meta.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"+.-;=".contains(&b))
+        && !data.is_empty()
+        && data
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+}
+
+pub async fn change_password(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let (body, handle) = target(ctx).await?;
+    let old = string_field(&body, "oldPassword");
+    let new = string_field(&body, "newPassword").unwrap_or_default();
+    ctx.app
+        .change_password(&ctx.actor(), &handle, old.as_deref(), &new)
+        .await?;
+    Ok(reply::no_content())
+}
+
+/// `POST /api/users/backup` {handle} → a zip of the folder, streamed.
+pub async fn backup(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let (_, handle) = target(ctx).await?;
+    let user = ctx.app.require_user(&handle).await?;
+    let dir = ctx
+        .app
+        .user_dir(&user.handle)
+        .ok_or_else(AppError::user_not_found)?;
+    let stamp = snapshots::stamp(ctx.app.clock.now_ms());
+    let file_name = format!("{}-{stamp}.zip", user.handle);
+    let stream = backup::stream(backup::ArchivePlan {
+        dir,
+        skip: Vec::new(),
+        extra: Vec::new(),
+    });
+    let actor = ctx.actor();
+    ctx.app
+        .audit(&actor, "user.backup", Some(&user.handle), None)
+        .await;
+    ctx.app
+        .hook_after(
+            EventKind::BackupCreated,
+            Some(&user.handle),
+            &actor,
+            fields! { "handle" => user.handle, "by" => actor.handle },
+        )
+        .await;
+    Ok(zip_response(stream, &file_name))
+}
+
+/// A streamed zip download.
+pub fn zip_response(
+    stream: impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>>
+        + Send
+        + Sync
+        + 'static,
+    file_name: &str,
+) -> Response {
+    let mut resp = warp::reply::stream(stream).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+/// `POST /api/users/reset-settings` {password} → 204.
+pub async fn reset_settings(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let user = ctx.require_user()?.clone();
+    let limit = ctx.app.json_limit();
+    let body = ctx.req.json(limit).await?;
+    let password = string_field(&body, "password");
+    ctx.app
+        .confirm_password(
+            &user,
+            password.as_deref(),
+            AppError::forbidden(INCORRECT_PASSWORD),
+        )
+        .await?;
+    ctx.app
+        .reset_settings(&ctx.actor(), &user.handle, &user.name)
+        .await?;
+    Ok(reply::no_content())
+}
+
+pub async fn reset_step1(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let user = ctx.require_user()?.clone();
+    ctx.app.reset_step1(&ctx.actor(), &user).await?;
+    Ok(reply::no_content())
+}
+
+/// `POST /api/users/reset-step2` {code, password} → 204, folder wiped.
+pub async fn reset_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let user = ctx.require_user()?.clone();
+    let limit = ctx.app.json_limit();
+    let body = ctx.req.json(limit).await?;
+    let code = match body.get("code") {
+        None | Some(serde_json::Value::Null) => return Err(AppError::missing()),
+        Some(serde_json::Value::String(s)) if s.is_empty() => return Err(AppError::missing()),
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(_) => None,
+    };
+    let password = string_field(&body, "password");
+    ctx.app
+        .reset_step2(&ctx.actor(), &user, code.as_deref(), password.as_deref())
+        .await?;
+    Ok(reply::no_content())
+}
+
+/// `POST /api/users/usage` {handle} → files and bytes per folder.
+pub async fn usage(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let (_, handle) = target(ctx).await?;
+    ctx.app.require_user(&handle).await?;
+    let dir = ctx
+        .app
+        .user_dir(&handle)
+        .ok_or_else(AppError::user_not_found)?;
+    let u = crate::userdata::settings::blocking(move || Ok(usage::measure(&dir)?)).await?;
+    Ok(reply::json(&json!({
+        "handle": handle,
+        "files": u.files,
+        "bytes": u.bytes,
+        "folders": u.folders,
+    })))
+}

@@ -1,0 +1,20 @@
+//! Innkeeper: several people, one server, each with their own SillyTavern
+//! data folder. See README.md for the tour and SPEC.md for the contract.
+
+pub mod accounts;
+pub mod app;
+pub mod clock;
+pub mod codes;
+pub mod config;
+pub mod console;
+pub mod error;
+pub mod hooks;
+pub mod http;
+pub mod limits;
+pub mod safety;
+pub mod server;
+pub mod sessions;
+pub mod store;
+pub mod userdata;
+
+pub use server::serve;

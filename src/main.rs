@@ -1,0 +1,360 @@
+//! The `innkeeper` command: start the server, or manage accounts from the
+//! console with the same rules the web UI follows.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use innkeeper::accounts::service::NewUser;
+use innkeeper::app::{Actor, App};
+use innkeeper::clock::Clock;
+use innkeeper::config::{self, Config, Overrides};
+use innkeeper::console::Console;
+use innkeeper::fields;
+use innkeeper::hooks::EventKind;
+
+#[derive(Parser)]
+#[command(
+    name = "innkeeper",
+    version,
+    about = "Several people, one server, each with their own SillyTavern data"
+)]
+struct Cli {
+    /// Path of config.yaml (written with defaults when missing).
+    #[arg(long, global = true, default_value = "config.yaml")]
+    config: PathBuf,
+    /// TCP port (overrides the file).
+    #[arg(long, global = true)]
+    port: Option<u16>,
+    /// Listen on every interface, not only loopback (overrides the file).
+    #[arg(long, global = true)]
+    listen: bool,
+    /// Data root (overrides the file).
+    #[arg(long = "data-root", global = true)]
+    data_root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (the default).
+    Serve,
+    /// Set (or, without a password, clear) an account's password and re-enable it.
+    Recover {
+        handle: String,
+        password: Option<String>,
+    },
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// List every account.
+    List,
+    /// Create an account (the handle is slugified).
+    Create {
+        handle: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Delete an account; its folder stays unless --purge.
+    Delete {
+        handle: String,
+        #[arg(long)]
+        purge: bool,
+    },
+    Enable {
+        handle: String,
+    },
+    Disable {
+        handle: String,
+    },
+    Promote {
+        handle: String,
+    },
+    Demote {
+        handle: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        port: cli.port,
+        listen: cli.listen.then_some(true),
+        data_root: cli.data_root.clone(),
+    };
+    let loaded = match config::load(&cli.config, &overrides) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&loaded.config.logging.level);
+    if loaded.created {
+        tracing::info!("wrote the default config to {}", cli.config.display());
+    }
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(loaded.config).await,
+            Command::Recover { handle, password } => recover(loaded.config, handle, password).await,
+            Command::User(cmd) => user(loaded.config, cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let level = level.parse().unwrap_or(tracing::Level::INFO);
+    // Logs go to stderr; stdout carries the URL line and console codes.
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn open(config: Config) -> Result<Arc<App>, String> {
+    App::open(config, Clock::default(), Console::default()).map_err(|e| e.to_string())
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let app = open(config)?;
+    let verdict = innkeeper::safety::check(&app)
+        .await
+        .map_err(|e| e.to_string())?;
+    for w in &verdict.warnings {
+        tracing::warn!("{w}");
+    }
+    if !verdict.refusals.is_empty() {
+        let mut msg = String::from("refusing to listen on all interfaces in an unsafe setup:");
+        for r in &verdict.refusals {
+            msg.push_str(&format!("\n  - {r}"));
+        }
+        msg.push_str("\n(set securityOverride: true in config.yaml to start anyway)");
+        return Err(msg);
+    }
+    let c = &app.config;
+    let mut addrs = Vec::new();
+    if c.protocol.ipv4 {
+        addrs.push(IpAddr::V4(if c.listen {
+            Ipv4Addr::UNSPECIFIED
+        } else {
+            Ipv4Addr::LOCALHOST
+        }));
+    }
+    if c.protocol.ipv6 {
+        addrs.push(IpAddr::V6(if c.listen {
+            Ipv6Addr::UNSPECIFIED
+        } else {
+            Ipv6Addr::LOCALHOST
+        }));
+    }
+    let mut listeners = Vec::new();
+    for ip in addrs {
+        let addr = SocketAddr::new(ip, c.port);
+        let listener = bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        listeners.push(listener);
+    }
+    let first = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .ok_or("no address to listen on")?;
+    let shown = match first.ip() {
+        IpAddr::V4(v) if v.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), first.port())
+        }
+        IpAddr::V6(v) if v.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), first.port())
+        }
+        _ => first,
+    };
+    let url = format!("http://{shown}/");
+    app.console
+        .line(&format!("Innkeeper is listening on {url}"));
+    app.hook_after(
+        EventKind::ServerStarted,
+        None,
+        &Actor::console(),
+        fields! { "version" => env!("CARGO_PKG_VERSION"), "url" => url },
+    )
+    .await;
+    let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut tasks = Vec::new();
+    for listener in listeners {
+        let mut stop = stop_tx.subscribe();
+        tasks.push(tokio::spawn(innkeeper::serve(
+            app.clone(),
+            listener,
+            async move {
+                let _ = stop.recv().await;
+            },
+        )));
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(());
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let std_listener = std::net::TcpListener::bind(addr)?;
+    std_listener.set_nonblocking(true)?;
+    tokio::net::TcpListener::from_std(std_listener)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+async fn recover(config: Config, handle: String, password: Option<String>) -> Result<(), String> {
+    let app = open(config)?;
+    app.console_recover(&handle, password.as_deref())
+        .await
+        .map_err(|e| format!("cannot recover '{handle}': {e}"))?;
+    match password {
+        Some(_) => println!("Password of '{handle}' set; the account is enabled."),
+        None => println!("Password of '{handle}' removed; the account is enabled."),
+    }
+    Ok(())
+}
+
+async fn user(config: Config, cmd: UserCommand) -> Result<(), String> {
+    let app = open(config)?;
+    let actor = Actor::console();
+    let fail =
+        |what: &str, h: &str, e: innkeeper::error::AppError| format!("cannot {what} '{h}': {e}");
+    match cmd {
+        UserCommand::List => {
+            let users = app.list_users().await.map_err(|e| e.to_string())?;
+            println!(
+                "{:<24} {:<24} {:<6} {:<8} {:<8}",
+                "HANDLE", "NAME", "ADMIN", "ENABLED", "PASSWORD"
+            );
+            for u in users {
+                println!(
+                    "{:<24} {:<24} {:<6} {:<8} {:<8}",
+                    u.handle,
+                    u.name,
+                    yes(u.admin),
+                    yes(u.enabled),
+                    yes(u.password.is_some())
+                );
+            }
+        }
+        UserCommand::Create {
+            handle,
+            name,
+            password,
+            admin,
+        } => {
+            let req = NewUser {
+                name: name.unwrap_or_else(|| handle.clone()),
+                handle: handle.clone(),
+                password,
+                admin,
+            };
+            let h = app
+                .create_user(&actor, req)
+                .await
+                .map_err(|e| fail("create", &handle, e))?;
+            println!("Created '{h}'.");
+        }
+        UserCommand::Delete { handle, purge } => {
+            app.require_user(&handle)
+                .await
+                .map_err(|e| fail("delete", &handle, e))?;
+            app.delete_user(&actor, &handle, purge)
+                .await
+                .map_err(|e| fail("delete", &handle, e))?;
+            if purge {
+                println!("Deleted '{handle}' and its data folder.");
+            } else {
+                println!("Deleted '{handle}'; its data folder is kept and is re-used if the handle is created again.");
+            }
+        }
+        UserCommand::Enable { handle } => {
+            app.set_enabled(&actor, &handle, true)
+                .await
+                .map_err(|e| fail("enable", &handle, e))?;
+            println!("Enabled '{handle}'.");
+        }
+        UserCommand::Disable { handle } => {
+            app.set_enabled(&actor, &handle, false)
+                .await
+                .map_err(|e| fail("disable", &handle, e))?;
+            println!("Disabled '{handle}'.");
+        }
+        UserCommand::Promote { handle } => {
+            app.set_admin(&actor, &handle, true)
+                .await
+                .map_err(|e| fail("promote", &handle, e))?;
+            println!("'{handle}' is now an admin.");
+        }
+        UserCommand::Demote { handle } => {
+            app.set_admin(&actor, &handle, false)
+                .await
+                .map_err(|e| fail("demote", &handle, e))?;
+            println!("'{handle}' is now a regular user.");
+        }
+    }
+    Ok(())
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}

@@ -1,0 +1,230 @@
+//! Server-side sessions. Logged-in sessions live in memory for speed and in
+//! SQLite so they survive a restart; anonymous ones (a CSRF token before
+//! login) live in memory only, capped, so anonymous traffic cannot grow the
+//! database. Session ids are 256-bit random values; only their SHA-256 is
+//! used as a key anywhere.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::store::{sessions as rows, Store, StoreError};
+
+/// Inactivity is written to the database at most this often per session.
+const TOUCH_EVERY_MS: i64 = 60_000;
+/// Anonymous sessions kept in memory at most.
+const ANON_CAP: usize = 20_000;
+
+/// One session as held in memory.
+#[derive(Debug)]
+pub struct Entry {
+    /// None for an anonymous session.
+    pub handle: Option<String>,
+    pub csrf: String,
+    last_seen: AtomicI64,
+    written_seen: AtomicI64,
+}
+
+/// A looked-up session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id_hash: String,
+    pub entry: Arc<Entry>,
+}
+
+impl Session {
+    pub fn handle(&self) -> Option<&str> {
+        self.entry.handle.as_deref()
+    }
+}
+
+/// 256 random bits as hex.
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
+pub fn hash_id(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
+pub struct Sessions {
+    map: RwLock<HashMap<String, Arc<Entry>>>,
+    store: Store,
+    clock: Clock,
+    /// Inactivity limit; None when sessions never expire by inactivity.
+    timeout_ms: Option<i64>,
+    /// Whether cookies outlive the browser session.
+    pub persistent_cookie: bool,
+}
+
+impl Sessions {
+    pub fn new(store: Store, clock: Clock, session_timeout: i64) -> Sessions {
+        Sessions {
+            map: RwLock::new(HashMap::new()),
+            store,
+            clock,
+            timeout_ms: (session_timeout > 0).then(|| session_timeout.saturating_mul(1000)),
+            persistent_cookie: session_timeout != 0,
+        }
+    }
+
+    fn expired(&self, last_seen: i64, now: i64) -> bool {
+        self.timeout_ms.is_some_and(|t| now - last_seen > t)
+    }
+
+    /// Finds a live session for a cookie value, refreshing its inactivity.
+    pub async fn lookup(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        if id.len() != 64 {
+            return Ok(None);
+        }
+        let id_hash = hash_id(id);
+        let now = self.clock.now_ms();
+        let cached = self.read_map().get(&id_hash).cloned();
+        let entry = match cached {
+            Some(e) => e,
+            None => {
+                let key = id_hash.clone();
+                let Some(row) = self.store.run(move |c| rows::get(c, &key)).await? else {
+                    return Ok(None);
+                };
+                let entry = Arc::new(Entry {
+                    handle: Some(row.handle),
+                    csrf: row.csrf,
+                    last_seen: AtomicI64::new(row.last_seen),
+                    written_seen: AtomicI64::new(row.last_seen),
+                });
+                self.write_map()
+                    .entry(id_hash.clone())
+                    .or_insert(entry)
+                    .clone()
+            }
+        };
+        if self.expired(entry.last_seen.load(Ordering::Relaxed), now) {
+            self.revoke(&id_hash).await?;
+            return Ok(None);
+        }
+        entry.last_seen.fetch_max(now, Ordering::Relaxed);
+        if entry.handle.is_some()
+            && now - entry.written_seen.load(Ordering::Relaxed) > TOUCH_EVERY_MS
+        {
+            entry.written_seen.store(now, Ordering::Relaxed);
+            let key = id_hash.clone();
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.run(move |c| rows::touch(c, &key, now)).await {
+                    tracing::warn!("could not record session activity: {e}");
+                }
+            });
+        }
+        Ok(Some(Session { id_hash, entry }))
+    }
+
+    /// A new anonymous session: returns the cookie value and the session.
+    pub fn create_anonymous(&self) -> (String, Session) {
+        let id = new_token();
+        let id_hash = hash_id(&id);
+        let now = self.clock.now_ms();
+        let entry = Arc::new(Entry {
+            handle: None,
+            csrf: new_token(),
+            last_seen: AtomicI64::new(now),
+            written_seen: AtomicI64::new(now),
+        });
+        let mut map = self.write_map();
+        let anon = map.values().filter(|e| e.handle.is_none()).count();
+        if anon >= ANON_CAP {
+            let cutoff = now - 10 * 60_000;
+            map.retain(|_, e| e.handle.is_some() || e.last_seen.load(Ordering::Relaxed) > cutoff);
+            if map.values().filter(|e| e.handle.is_none()).count() >= ANON_CAP {
+                map.retain(|_, e| e.handle.is_some());
+            }
+        }
+        map.insert(id_hash.clone(), entry.clone());
+        (id, Session { id_hash, entry })
+    }
+
+    /// A new logged-in session for `handle`, stored before it is used.
+    pub async fn login(&self, handle: &str) -> Result<(String, Session), StoreError> {
+        let id = new_token();
+        let id_hash = hash_id(&id);
+        let now = self.clock.now_ms();
+        let row = rows::SessionRow {
+            id_hash: id_hash.clone(),
+            handle: handle.to_string(),
+            csrf: new_token(),
+            created: now,
+            last_seen: now,
+            persistent: self.persistent_cookie,
+        };
+        let entry = Arc::new(Entry {
+            handle: Some(row.handle.clone()),
+            csrf: row.csrf.clone(),
+            last_seen: AtomicI64::new(now),
+            written_seen: AtomicI64::new(now),
+        });
+        self.store.run(move |c| rows::insert(c, &row)).await?;
+        self.write_map().insert(id_hash.clone(), entry.clone());
+        Ok((id, Session { id_hash, entry }))
+    }
+
+    pub async fn revoke(&self, id_hash: &str) -> Result<(), StoreError> {
+        let was_user = self
+            .write_map()
+            .remove(id_hash)
+            .map(|e| e.handle.is_some())
+            .unwrap_or(true);
+        if was_user {
+            let key = id_hash.to_string();
+            self.store.run(move |c| rows::delete(c, &key)).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends every session of `handle` except `keep`.
+    pub async fn revoke_user(&self, handle: &str, keep: Option<&str>) -> Result<(), StoreError> {
+        self.write_map()
+            .retain(|k, e| e.handle.as_deref() != Some(handle) || Some(k.as_str()) == keep);
+        let (h, k) = (handle.to_string(), keep.map(str::to_string));
+        self.store
+            .run(move |c| rows::delete_for_user(c, &h, k.as_deref()))
+            .await?;
+        Ok(())
+    }
+
+    /// Drops cached logged-in sessions that the database no longer has
+    /// (revoked by a console command while the server runs).
+    pub fn retain_stored(&self, stored: &HashSet<String>) {
+        self.write_map()
+            .retain(|k, e| e.handle.is_none() || stored.contains(k));
+    }
+
+    /// Removes idle sessions from memory and the database.
+    pub async fn sweep(&self) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        if let Some(t) = self.timeout_ms {
+            self.write_map()
+                .retain(|_, e| now - e.last_seen.load(Ordering::Relaxed) <= t);
+            let cutoff = now - t;
+            self.store
+                .run(move |c| rows::delete_idle(c, cutoff))
+                .await?;
+        } else {
+            let cutoff = now - 24 * 3600 * 1000;
+            self.write_map()
+                .retain(|_, e| e.handle.is_some() || e.last_seen.load(Ordering::Relaxed) > cutoff);
+        }
+        Ok(())
+    }
+
+    fn read_map(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Entry>>> {
+        self.map.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_map(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Entry>>> {
+        self.map.write().unwrap_or_else(|p| p.into_inner())
+    }
+}

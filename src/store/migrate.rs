@@ -1,0 +1,95 @@
+//! Forward-only schema migrations, tracked in `PRAGMA user_version`; each
+//! step runs in one transaction so a crash mid-migration changes nothing.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migration steps in order; step i brings the schema to version i + 1.
+const STEPS: &[&str] = &[
+    // 1: the initial schema.
+    "CREATE TABLE users (
+        handle TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        password TEXT,
+        legacy_salt TEXT,
+        admin INTEGER NOT NULL DEFAULT 0,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        avatar TEXT,
+        persona_avatar TEXT
+    );
+    CREATE INDEX users_created ON users(created, handle);
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY NOT NULL,
+        handle TEXT NOT NULL REFERENCES users(handle) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        persistent INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_handle ON sessions(handle);
+    CREATE TABLE snapshots (
+        handle TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (handle, name)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time INTEGER NOT NULL,
+        actor TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        ip TEXT,
+        detail TEXT
+    );
+    CREATE TABLE recovery_guards (
+        handle TEXT PRIMARY KEY NOT NULL,
+        total_wrong INTEGER NOT NULL DEFAULT 0,
+        day_start INTEGER NOT NULL DEFAULT 0,
+        day_wrong INTEGER NOT NULL DEFAULT 0
+    );",
+];
+
+/// The schema version this program writes.
+pub const VERSION: i64 = STEPS.len() as i64;
+
+/// Applies every step newer than the database's version.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > VERSION {
+        return Err(StoreError::TooNew {
+            found: current,
+            known: VERSION,
+        });
+    }
+    for (i, step) in STEPS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, VERSION);
+        conn.pragma_update(None, "user_version", VERSION + 1)
+            .unwrap();
+        assert!(matches!(migrate(&mut conn), Err(StoreError::TooNew { .. })));
+    }
+}

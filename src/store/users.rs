@@ -1,0 +1,176 @@
+//! The `users` table.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::StoreError;
+
+/// One account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub handle: String,
+    pub name: String,
+    pub created: i64,
+    /// PHC string, or a SillyTavern base64 hash when `legacy_salt` is set.
+    pub password: Option<String>,
+    pub legacy_salt: Option<String>,
+    pub admin: bool,
+    pub enabled: bool,
+    /// Custom avatar as a data URL.
+    pub avatar: Option<String>,
+    /// Persona picture file name (in `User Avatars/`) taken from settings.json.
+    pub persona_avatar: Option<String>,
+}
+
+const COLUMNS: &str =
+    "handle, name, created, password, legacy_salt, admin, enabled, avatar, persona_avatar";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        handle: r.get(0)?,
+        name: r.get(1)?,
+        created: r.get(2)?,
+        password: r.get(3)?,
+        legacy_salt: r.get(4)?,
+        admin: r.get(5)?,
+        enabled: r.get(6)?,
+        avatar: r.get(7)?,
+        persona_avatar: r.get(8)?,
+    })
+}
+
+pub fn get(conn: &Connection, handle: &str) -> Result<Option<UserRow>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM users WHERE handle = ?1"),
+            [handle],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Every account, oldest first.
+pub fn list(conn: &Connection) -> Result<Vec<UserRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM users ORDER BY created, handle"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Inserts a new account; false when the handle is taken.
+pub fn insert(conn: &Connection, u: &UserRow) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        &format!(
+            "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT(handle) DO NOTHING"
+        ),
+        params![
+            u.handle,
+            u.name,
+            u.created,
+            u.password,
+            u.legacy_salt,
+            u.admin,
+            u.enabled,
+            u.avatar,
+            u.persona_avatar
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+/// Replaces every field of an existing account (import --overwrite).
+pub fn replace(conn: &Connection, u: &UserRow) -> Result<(), StoreError> {
+    conn.execute(
+        &format!(
+            "INSERT OR REPLACE INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        ),
+        params![
+            u.handle,
+            u.name,
+            u.created,
+            u.password,
+            u.legacy_salt,
+            u.admin,
+            u.enabled,
+            u.avatar,
+            u.persona_avatar
+        ],
+    )?;
+    Ok(())
+}
+
+/// Deletes an account (its sessions go with it); false when absent.
+pub fn delete(conn: &Connection, handle: &str) -> Result<bool, StoreError> {
+    Ok(conn.execute("DELETE FROM users WHERE handle = ?1", [handle])? == 1)
+}
+
+/// Sets (or with `None` clears) the password; false when absent.
+pub fn set_password(
+    conn: &Connection,
+    handle: &str,
+    hash: Option<&str>,
+    legacy_salt: Option<&str>,
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET password = ?2, legacy_salt = ?3 WHERE handle = ?1",
+        params![handle, hash, legacy_salt],
+    )? == 1)
+}
+
+/// Replaces the password only if it is still `old` (a re-hash racing a
+/// password change must not win).
+pub fn upgrade_password(
+    conn: &Connection,
+    handle: &str,
+    old: &str,
+    new_hash: &str,
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET password = ?3, legacy_salt = NULL WHERE handle = ?1 AND password = ?2",
+        params![handle, old, new_hash],
+    )? == 1)
+}
+
+pub fn set_admin(conn: &Connection, handle: &str, admin: bool) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET admin = ?2 WHERE handle = ?1",
+        params![handle, admin],
+    )? == 1)
+}
+
+pub fn set_enabled(conn: &Connection, handle: &str, enabled: bool) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET enabled = ?2 WHERE handle = ?1",
+        params![handle, enabled],
+    )? == 1)
+}
+
+pub fn set_name(conn: &Connection, handle: &str, name: &str) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET name = ?2 WHERE handle = ?1",
+        params![handle, name],
+    )? == 1)
+}
+
+pub fn set_avatar(
+    conn: &Connection,
+    handle: &str,
+    avatar: Option<&str>,
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET avatar = ?2 WHERE handle = ?1",
+        params![handle, avatar],
+    )? == 1)
+}
+
+pub fn set_persona_avatar(
+    conn: &Connection,
+    handle: &str,
+    file: Option<&str>,
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET persona_avatar = ?2 WHERE handle = ?1",
+        params![handle, file],
+    )? == 1)
+}

@@ -1,0 +1,146 @@
+//! The SillyTavern folder layout of `dataRoot/<handle>/` and the factory
+//! default `settings.json`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::accounts::handle;
+
+/// Sub-folders every user folder has, as SillyTavern lays them out.
+pub const FOLDERS: &[&str] = &[
+    "backups",
+    "characters",
+    "chats",
+    "groups",
+    "group chats",
+    "worlds",
+    "User Avatars",
+    "backgrounds",
+    "themes",
+    "extensions",
+    "assets",
+    "user",
+    "user/images",
+    "user/files",
+    "user/workflows",
+    "thumbnails",
+    "thumbnails/bg",
+    "thumbnails/avatar",
+    "NovelAI Settings",
+    "KoboldAI Settings",
+    "OpenAI Settings",
+    "TextGen Settings",
+    "movingUI",
+    "instruct",
+    "context",
+    "QuickReplies",
+    "sysprompt",
+    "vectors",
+];
+
+pub const SETTINGS_FILE: &str = "settings.json";
+
+/// `dataRoot/<handle>`, only for a handle that follows the rules, so no
+/// caller can build a path outside the data root from a handle.
+pub fn user_dir(root: &Path, h: &str) -> Option<PathBuf> {
+    handle::is_valid(h).then(|| root.join(h))
+}
+
+/// Our factory default settings: small, valid, and carrying the fields the
+/// persona fallback reads.
+pub fn default_settings(name: &str) -> String {
+    let value = serde_json::json!({
+        "firstRun": true,
+        "username": name,
+        "user_avatar": "user-default.png",
+        "power_user": { "default_persona": null, "personas": {} },
+    });
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
+}
+
+/// Creates every missing folder of the layout and a default settings.json
+/// when there is none. Existing files are never touched.
+pub fn ensure(root: &Path, h: &str, name: &str) -> io::Result<PathBuf> {
+    let dir = user_dir(root, h)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "invalid handle"))?;
+    for folder in FOLDERS {
+        std::fs::create_dir_all(dir.join(folder))?;
+    }
+    let settings = dir.join(SETTINGS_FILE);
+    if !settings.exists() {
+        super::atomic::write_atomic(&settings, default_settings(name).as_bytes())?;
+    }
+    Ok(dir)
+}
+
+/// Deletes a user's folder entirely.
+pub fn purge(root: &Path, h: &str) -> io::Result<()> {
+    let Some(dir) = user_dir(root, h) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "invalid handle",
+        ));
+    };
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The persona picture named by settings.json: the default persona, else
+/// the last used one. Returned only when that file exists.
+pub fn persona_avatar(dir: &Path, settings_text: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(settings_text).ok()?;
+    let candidates = [
+        value.pointer("/power_user/default_persona"),
+        value.get("user_avatar"),
+    ];
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .find(|file| super::safe_path::resolve_existing(&dir.join("User Avatars"), file).is_ok())
+        .map(str::to_string);
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ensure_builds_layout_and_keeps_files() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = ensure(root.path(), "juan555", "Juan").unwrap();
+        for f in FOLDERS {
+            assert!(dir.join(f).is_dir(), "{f}");
+        }
+        let text = std::fs::read_to_string(dir.join(SETTINGS_FILE)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["username"], "Juan");
+        std::fs::write(dir.join(SETTINGS_FILE), "{\"mine\":1}").unwrap();
+        std::fs::remove_dir(dir.join("vectors")).unwrap();
+        ensure(root.path(), "juan555", "Juan").unwrap();
+        assert!(dir.join("vectors").is_dir());
+        assert_eq!(
+            std::fs::read_to_string(dir.join(SETTINGS_FILE)).unwrap(),
+            "{\"mine\":1}"
+        );
+        assert!(ensure(root.path(), "../x", "x").is_err());
+    }
+
+    #[test]
+    fn persona_fallback_needs_an_existing_file() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = ensure(root.path(), "a", "A").unwrap();
+        let s = r#"{"user_avatar":"me.png","power_user":{"default_persona":"p.png"}}"#;
+        assert_eq!(persona_avatar(&dir, s), None);
+        std::fs::write(dir.join("User Avatars/me.png"), "x").unwrap();
+        assert_eq!(persona_avatar(&dir, s).as_deref(), Some("me.png"));
+        std::fs::write(dir.join("User Avatars/p.png"), "x").unwrap();
+        assert_eq!(persona_avatar(&dir, s).as_deref(), Some("p.png"));
+        assert_eq!(persona_avatar(&dir, r#"{"user_avatar":"../../x"}"#), None);
+    }
+}

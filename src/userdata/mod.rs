@@ -1,0 +1,10 @@
+//! Per-user data folders: their layout, safe paths into them, atomic
+//! writes, settings snapshots, streamed backups and disk usage.
+
+pub mod atomic;
+pub mod backup;
+pub mod layout;
+pub mod safe_path;
+pub mod settings;
+pub mod snapshots;
+pub mod usage;

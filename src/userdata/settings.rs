@@ -1,0 +1,344 @@
+//! A user's settings.json and its snapshots: read with the preset lists
+//! SillyTavern returns, save atomically with a throttled automatic
+//! snapshot, list/load/make/restore snapshots, reset to factory defaults.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::app::{Actor, App};
+use crate::error::AppError;
+use crate::fields;
+use crate::hooks::EventKind;
+use crate::store::{self, snapshots::SnapshotRow};
+use crate::userdata::{atomic, layout, safe_path, snapshots};
+
+/// Automatic snapshots on save are at least this far apart per user.
+const AUTO_SNAPSHOT_EVERY_MS: i64 = 10 * 60_000;
+
+pub const INVALID_SNAPSHOT: &str = "Invalid snapshot name";
+
+/// Preset folders whose files come back as raw text plus names.
+const TEXT_PRESETS: &[(&str, &str, &str)] = &[
+    (
+        "KoboldAI Settings",
+        "koboldai_settings",
+        "koboldai_setting_names",
+    ),
+    (
+        "NovelAI Settings",
+        "novelai_settings",
+        "novelai_setting_names",
+    ),
+    ("OpenAI Settings", "openai_settings", "openai_setting_names"),
+    (
+        "TextGen Settings",
+        "textgenerationwebui_presets",
+        "textgenerationwebui_preset_names",
+    ),
+];
+
+/// Folders whose JSON files come back parsed.
+const PARSED_PRESETS: &[(&str, &str)] = &[
+    ("themes", "themes"),
+    ("movingUI", "movingUIPresets"),
+    ("QuickReplies", "quickReplyPresets"),
+    ("instruct", "instruct"),
+    ("context", "context"),
+    ("sysprompt", "sysprompt"),
+];
+
+/// `.json` files of a folder, sorted by name: (stem, path).
+fn json_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stem = name.strip_suffix(".json")?.to_string();
+            Some((stem, e.path()))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+    out
+}
+
+/// The whole `settings/get` answer for a user folder.
+pub fn read_all(dir: &Path, enable_accounts: bool, name: &str) -> Value {
+    let settings = std::fs::read_to_string(dir.join(layout::SETTINGS_FILE))
+        .unwrap_or_else(|_| layout::default_settings(name));
+    let mut out = serde_json::Map::new();
+    out.insert("settings".into(), Value::String(settings));
+    for (folder, contents_key, names_key) in TEXT_PRESETS {
+        let files = json_files(&dir.join(folder));
+        let (mut contents, mut names) = (Vec::new(), Vec::new());
+        for (stem, path) in files {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                contents.push(Value::String(text));
+                names.push(Value::String(stem));
+            }
+        }
+        out.insert(contents_key.to_string(), Value::Array(contents));
+        out.insert(names_key.to_string(), Value::Array(names));
+    }
+    let worlds: Vec<Value> = json_files(&dir.join("worlds"))
+        .into_iter()
+        .map(|(stem, _)| Value::String(stem))
+        .collect();
+    out.insert("world_names".into(), Value::Array(worlds));
+    for (folder, key) in PARSED_PRESETS {
+        let parsed: Vec<Value> = json_files(&dir.join(folder))
+            .into_iter()
+            .filter_map(|(_, p)| std::fs::read(&p).ok())
+            .filter_map(|b| serde_json::from_slice(&b).ok())
+            .collect();
+        out.insert(key.to_string(), Value::Array(parsed));
+    }
+    out.insert("enable_extensions".into(), json!(true));
+    out.insert("enable_extensions_auto_update".into(), json!(true));
+    out.insert("enable_accounts".into(), json!(enable_accounts));
+    Value::Object(out)
+}
+
+impl App {
+    fn folder(&self, handle: &str) -> Result<PathBuf, AppError> {
+        self.user_dir(handle).ok_or_else(AppError::user_not_found)
+    }
+
+    pub async fn settings_get(&self, handle: &str, name: &str) -> Result<Value, AppError> {
+        let dir = self.folder(handle)?;
+        let accounts = self.config.enable_user_accounts;
+        let name = name.to_string();
+        blocking(move || Ok(read_all(&dir, accounts, &name))).await
+    }
+
+    /// Writes settings.json atomically, then takes an automatic snapshot
+    /// when the last one is over 10 minutes old.
+    pub async fn settings_save(&self, handle: &str, value: &Value) -> Result<(), AppError> {
+        let dir = self.folder(handle)?;
+        let text =
+            serde_json::to_string_pretty(value).map_err(|e| AppError::Internal(e.to_string()))?;
+        let path = dir.join(layout::SETTINGS_FILE);
+        blocking(move || Ok(atomic::write_atomic(&path, text.as_bytes())?)).await?;
+        let newest = self.snapshot_list(handle).await?.into_iter().next();
+        if newest.is_none_or(|s| self.clock.now_ms() - s.created >= AUTO_SNAPSHOT_EVERY_MS) {
+            self.snapshot_make(handle).await?;
+        }
+        self.refresh_persona_avatar(handle).await?;
+        Ok(())
+    }
+
+    /// Recomputes the persona picture fallback kept in SQLite.
+    pub async fn refresh_persona_avatar(&self, handle: &str) -> Result<(), AppError> {
+        let dir = self.folder(handle)?;
+        let persona = blocking(move || {
+            let text = std::fs::read_to_string(dir.join(layout::SETTINGS_FILE)).unwrap_or_default();
+            Ok(layout::persona_avatar(&dir, &text))
+        })
+        .await?;
+        let h = handle.to_string();
+        self.store
+            .run(move |c| store::users::set_persona_avatar(c, &h, persona.as_deref()))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn snapshot_list(&self, handle: &str) -> Result<Vec<SnapshotRow>, AppError> {
+        let h = handle.to_string();
+        Ok(self
+            .store
+            .run(move |c| store::snapshots::list(c, &h))
+            .await?)
+    }
+
+    /// Snapshots the current settings.json. Returns None when it is
+    /// identical to the newest snapshot (nothing to keep twice).
+    pub async fn snapshot_make(&self, handle: &str) -> Result<Option<String>, AppError> {
+        let dir = self.folder(handle)?;
+        let newest = self.snapshot_list(handle).await?.into_iter().next();
+        let now = self.clock.now_ms();
+        let stamp = snapshots::stamp(now);
+        let h = handle.to_string();
+        let written = blocking(move || {
+            let content = match std::fs::read(dir.join(layout::SETTINGS_FILE)) {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            if newest.is_some_and(|n| n.sha256 == snapshots::sha256_hex(&content)) {
+                return Ok(None);
+            }
+            std::fs::create_dir_all(dir.join("backups"))?;
+            Ok(Some(snapshots::write_new(
+                &dir.join("backups"),
+                &h,
+                &stamp,
+                &content,
+            )?))
+        })
+        .await?;
+        let Some(w) = written else {
+            return Ok(None);
+        };
+        let row = SnapshotRow {
+            handle: handle.to_string(),
+            name: w.name.clone(),
+            created: now,
+            size: w.size,
+            sha256: w.sha256,
+        };
+        self.store
+            .run(move |c| store::snapshots::insert(c, &row))
+            .await?;
+        self.prune_snapshots(handle).await?;
+        Ok(Some(w.name))
+    }
+
+    /// Keeps at most `numberOfBackups` snapshots, removing the oldest.
+    async fn prune_snapshots(&self, handle: &str) -> Result<(), AppError> {
+        let keep = self.config.number_of_backups.max(1) as usize;
+        let list = self.snapshot_list(handle).await?;
+        if list.len() <= keep {
+            return Ok(());
+        }
+        let dir = self.folder(handle)?.join("backups");
+        for old in list.into_iter().skip(keep) {
+            let path = dir.join(&old.name);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+            let (h, n) = (old.handle, old.name);
+            self.store
+                .run(move |c| store::snapshots::delete(c, &h, &n))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Path of a well-formed snapshot of `handle`: 400 for a bad name, 404
+    /// when absent.
+    fn snapshot_path(&self, handle: &str, name: &str) -> Result<PathBuf, AppError> {
+        if !snapshots::valid_name(handle, name) {
+            return Err(AppError::bad(INVALID_SNAPSHOT));
+        }
+        let backups = self.folder(handle)?.join("backups");
+        safe_path::resolve_existing(&backups, name)
+            .map_err(|_| AppError::NotFound("Snapshot not found".into()))
+    }
+
+    pub async fn snapshot_load(&self, handle: &str, name: &str) -> Result<String, AppError> {
+        let path = self.snapshot_path(handle, name)?;
+        blocking(move || Ok(String::from_utf8_lossy(&std::fs::read(&path)?).into_owned())).await
+    }
+
+    /// Restores a snapshot, snapshotting the current file first.
+    pub async fn snapshot_restore(&self, handle: &str, name: &str) -> Result<(), AppError> {
+        let path = self.snapshot_path(handle, name)?;
+        self.snapshot_make(handle).await?;
+        let target = self.folder(handle)?.join(layout::SETTINGS_FILE);
+        blocking(move || {
+            let content = std::fs::read(&path)?;
+            Ok(atomic::write_atomic(&target, &content)?)
+        })
+        .await?;
+        self.refresh_persona_avatar(handle).await
+    }
+
+    /// Brings the snapshot index in line with the files in `backups/`
+    /// (after import, a crash between file and row, or a re-created user).
+    pub async fn reindex_snapshots(&self, handle: &str) -> Result<usize, AppError> {
+        let dir = self.folder(handle)?.join("backups");
+        let h = handle.to_string();
+        let found = blocking(move || {
+            let mut found = Vec::new();
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !snapshots::valid_name(&h, &name)
+                    || !entry.file_type().is_ok_and(|t| t.is_file())
+                {
+                    continue;
+                }
+                let Ok(content) = std::fs::read(entry.path()) else {
+                    continue;
+                };
+                let created = entry
+                    .metadata()
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0);
+                found.push(SnapshotRow {
+                    handle: h.clone(),
+                    name,
+                    created,
+                    size: content.len() as i64,
+                    sha256: snapshots::sha256_hex(&content),
+                });
+            }
+            Ok(found)
+        })
+        .await?;
+        let h = handle.to_string();
+        let added = self
+            .store
+            .run(move |c| {
+                let tx = c.transaction()?;
+                let known: std::collections::HashSet<String> = store::snapshots::list(&tx, &h)?
+                    .into_iter()
+                    .map(|s| s.name)
+                    .collect();
+                let present: std::collections::HashSet<String> =
+                    found.iter().map(|s| s.name.clone()).collect();
+                for gone in known.difference(&present) {
+                    store::snapshots::delete(&tx, &h, gone)?;
+                }
+                let mut added = 0;
+                for s in found.iter().filter(|s| !known.contains(&s.name)) {
+                    store::snapshots::insert(&tx, s)?;
+                    added += 1;
+                }
+                tx.commit()?;
+                Ok(added)
+            })
+            .await?;
+        Ok(added)
+    }
+
+    /// Resets settings.json to the factory default (snapshotting it first);
+    /// every other file stays.
+    pub async fn reset_settings(
+        &self,
+        actor: &Actor,
+        handle: &str,
+        name: &str,
+    ) -> Result<(), AppError> {
+        self.snapshot_make(handle).await?;
+        let path = self.folder(handle)?.join(layout::SETTINGS_FILE);
+        let text = layout::default_settings(name);
+        blocking(move || Ok(atomic::write_atomic(&path, text.as_bytes())?)).await?;
+        self.refresh_persona_avatar(handle).await?;
+        self.audit(actor, "settings.reset", Some(handle), None)
+            .await;
+        self.hook_after(
+            EventKind::SettingsReset,
+            Some(handle),
+            actor,
+            fields! { "handle" => handle, "scope" => "settings" },
+        )
+        .await;
+        Ok(())
+    }
+}
+
+/// Runs file work on the blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+}
