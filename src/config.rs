@@ -386,9 +386,6 @@ fn validate(c: &Config, text: &str) -> Vec<String> {
     let mut bad = |key: &str, msg: String| {
         problems.push(format!("{key}: {msg}{}", line_suffix(text, key)));
     };
-    if c.port == 0 {
-        bad("port", "must be between 1 and 65535".into());
-    }
     if !c.protocol.ipv4 && !c.protocol.ipv6 {
         bad(
             "protocol",
@@ -750,10 +747,12 @@ mod tests {
 
     #[test]
     fn value_errors_are_collected_with_lines() {
-        let err =
-            parse("port: 0\nrecovery:\n  codeDigits: 2\nwhitelist:\n  - nonsense\n").unwrap_err();
+        let text = "port: 8000\nrecovery:\n  codeDigits: 2\nwhitelist:\n  - nonsense\nhooks:\n  timeoutMs: 0\n";
+        let err = parse(text).unwrap_err();
         assert_eq!(err.len(), 3, "{err:?}");
-        assert!(err[0].starts_with("port:") && err[0].contains("line 1"));
+        assert!(err
+            .iter()
+            .any(|e| e.starts_with("hooks.timeoutMs:") && e.contains("line 7")));
         assert!(err
             .iter()
             .any(|e| e.contains("whitelist") && e.contains("line 4")));

@@ -50,18 +50,17 @@ pub struct Hasher {
     permits: Arc<Semaphore>,
     /// A hash of a random password with the current parameters, verified
     /// against for unknown handles so they take as long as known ones.
-    dummy: Arc<String>,
+    /// Made on first use, so start-up does not pay for a hash.
+    dummy: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Hasher {
     pub fn new(log_n: u8, r: u32, p: u32, concurrency: usize) -> Result<Hasher, HashError> {
         let params = Params::new(log_n, r, p).map_err(|e| HashError::Failed(e.to_string()))?;
-        let dummy_pw: [u8; 16] = rand::random();
-        let dummy = hash_with(&params, &hex::encode(dummy_pw))?;
         Ok(Hasher {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            dummy: Arc::new(dummy),
+            dummy: Arc::new(std::sync::OnceLock::new()),
         })
     }
 
@@ -83,8 +82,15 @@ impl Hasher {
     pub async fn verify_dummy(&self, password: &str) {
         let pw = password.to_string();
         let dummy = self.dummy.clone();
+        let params = self.params;
         let _ = self
-            .blocking(move || verify_owned(&pw, &OwnedStored::Phc(dummy.to_string())))
+            .blocking(move || {
+                let stored = dummy.get_or_init(|| {
+                    let random: [u8; 16] = rand::random();
+                    hash_with(&params, &hex::encode(random)).unwrap_or_default()
+                });
+                verify_owned(&pw, &OwnedStored::Phc(stored.clone()))
+            })
             .await;
     }
 

@@ -46,7 +46,9 @@ impl Server {
 
     pub async fn start_in(dir: tempfile::TempDir, c: Config) -> Server {
         let app = App::open(c, Clock::default(), Console::capturing()).expect("app opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(innkeeper::serve(app.clone(), listener, async move {
@@ -77,7 +79,12 @@ impl Server {
     /// A client logged in as `handle`.
     pub async fn login(&self, handle: &str, password: &str) -> Client {
         let mut c = self.client();
-        let (status, body) = c.post("/api/users/login", json!({ "handle": handle, "password": password })).await;
+        let (status, body) = c
+            .post(
+                "/api/users/login",
+                json!({ "handle": handle, "password": password }),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "login {handle}: {body}");
         c
     }
@@ -114,7 +121,10 @@ impl Server {
             .console_line(&format!(", {handle})"))
             .filter(|l| l.starts_with(kind))
             .unwrap_or_else(|| panic!("no {kind} line for {handle}"));
-        line.split_whitespace().nth(3).expect("code word").to_string()
+        line.split_whitespace()
+            .nth(3)
+            .expect("code word")
+            .to_string()
     }
 
     pub async fn stop(mut self) {
@@ -193,5 +203,221 @@ impl Client {
             .send()
             .await
             .expect("get")
+    }
+}
+
+/// A response read whole: status, headers and the body as JSON (or, when
+/// it is not JSON, as a JSON string).
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub async fn read(resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `error` text of a JSON error body.
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+
+    /// The session cookie value set by this response, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        session_cookie_in(&self.headers)
+    }
+
+    /// The whole `Set-Cookie` line of the session cookie.
+    pub fn session_cookie_line(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|l| l.starts_with("innkeeper_sid="))
+            .map(str::to_string)
+    }
+}
+
+/// The value of the `innkeeper_sid` cookie set in `headers`.
+pub fn session_cookie_in(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|l| l.strip_prefix("innkeeper_sid="))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+        .find(|v| !v.is_empty())
+}
+
+impl Client {
+    /// POSTs JSON with the CSRF token and extra headers, keeping the
+    /// response's headers.
+    pub async fn send(&mut self, path: &str, body: Value, extra: &[(&str, &str)]) -> Answer {
+        if self.token.is_none() {
+            self.refresh_token().await;
+        }
+        let mut req = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header("X-CSRF-Token", self.token.clone().unwrap_or_default())
+            .json(&body);
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let a = Answer::read(req.send().await.expect("post")).await;
+        if a.status.is_success() && (path.ends_with("/login") || path.ends_with("/logout")) {
+            self.token = None;
+        }
+        a
+    }
+
+    /// POSTs JSON as if from `ip` (the test peer 127.0.0.1 is a trusted
+    /// proxy, so the server believes `X-Forwarded-For`).
+    pub async fn post_from(&mut self, ip: &str, path: &str, body: Value) -> Answer {
+        self.send(path, body, &[("X-Forwarded-For", ip)]).await
+    }
+
+    /// POSTs a raw body with a content type, and the CSRF token.
+    pub async fn post_body(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        if self.token.is_none() {
+            self.refresh_token().await;
+        }
+        let resp = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header("X-CSRF-Token", self.token.clone().unwrap_or_default())
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        Answer::read(resp).await
+    }
+
+    /// GET, read whole.
+    pub async fn fetch(&self, path: &str) -> Answer {
+        Answer::read(self.get(path).await).await
+    }
+}
+
+/// A client without a cookie jar that sends `cookie` by hand (to replay an
+/// old session cookie).
+pub struct Replay {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub cookie: String,
+}
+
+impl Replay {
+    pub fn new(base: &str, session: &str) -> Replay {
+        Replay {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: base.to_string(),
+            cookie: format!("innkeeper_sid={session}"),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        let resp = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .header("Cookie", &self.cookie)
+            .send()
+            .await
+            .expect("get");
+        Answer::read(resp).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
+        let resp = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header("Cookie", &self.cookie)
+            .header("X-CSRF-Token", token)
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        Answer::read(resp).await
+    }
+}
+
+/// A raw HTTP/1.1 request written byte for byte (reqwest would normalise
+/// paths such as `/a/../b`): returns the status and the whole response text.
+pub async fn raw_request(base: &str, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write request");
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_to_end(&mut out),
+    )
+    .await;
+    assert!(read.is_ok(), "no answer to {request:?}");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+/// A raw `GET <path>` with a session cookie.
+pub async fn raw_get(base: &str, path: &str, session: Option<&str>) -> (u16, String) {
+    let cookie = session
+        .map(|s| format!("Cookie: innkeeper_sid={s}\r\n"))
+        .unwrap_or_default();
+    let req =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{cookie}Connection: close\r\n\r\n");
+    raw_request(base, &req).await
+}
+
+impl Server {
+    /// Logs in and returns the client and its session cookie value.
+    pub async fn login_with_cookie(&self, handle: &str, password: &str) -> (Client, String) {
+        let mut c = self.client();
+        let a = c
+            .send(
+                "/api/users/login",
+                json!({ "handle": handle, "password": password }),
+                &[],
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "login {handle}: {}", a.body);
+        let cookie = a.session_cookie().expect("session cookie on login");
+        (c, cookie)
+    }
+
+    /// The folder of a user.
+    pub fn user_dir(&self, handle: &str) -> PathBuf {
+        self.data_root().join(handle)
+    }
+
+    /// Every console line printed so far.
+    pub fn console_lines(&self) -> Vec<String> {
+        self.app.console.lines()
     }
 }

@@ -1,0 +1,273 @@
+//! The `innkeeper` binary as an admin uses it: first start, config errors,
+//! console recovery and user commands on a real data root, start refusal,
+//! graceful stop.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_innkeeper");
+
+/// Cheap hashes so console commands run fast.
+const FAST_HASH: &str = "passwordHash:\n  logN: 4\n  r: 8\n  p: 1\n";
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Starts the server and waits (bounded) for its URL line.
+fn start(dir: &Path, args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("Innkeeper is listening on ") {
+                let _ = tx.send(url.to_string());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("server printed its URL");
+    (child, url)
+}
+
+fn stop(mut child: Child) -> std::process::ExitStatus {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("server did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn login(url: &str, handle: &str, password: &str) -> reqwest::StatusCode {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let token: serde_json::Value = client
+        .get(format!("{url}csrf-token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    client
+        .post(format!("{url}api/users/login"))
+        .header("X-CSRF-Token", token["token"].as_str().unwrap())
+        .json(&serde_json::json!({ "handle": handle, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn first_start_in_an_empty_folder_uses_the_embedded_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let began = Instant::now();
+    let (child, url) = start(dir.path(), &[]);
+    assert_eq!(url, "http://127.0.0.1:8000/");
+    let resp = reqwest::get(format!("{url}healthz")).await.unwrap();
+    let took = began.elapsed();
+    assert_eq!(resp.status(), 200);
+    // Generous for a debug build on a busy machine; the release figure is in BENCHMARKS.md.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(dir.path().join("config.yaml").is_file());
+    assert!(dir.path().join("data/innkeeper.db").is_file());
+    for folder in innkeeper::userdata::layout::FOLDERS {
+        assert!(
+            dir.path().join("data/default-user").join(folder).is_dir(),
+            "{folder}"
+        );
+    }
+    assert!(stop(child).success(), "SIGTERM exits 0");
+}
+
+#[test]
+fn config_errors_name_key_and_line_and_stop_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        "listen: false\nport: lots\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["user", "list"]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("port") && t.contains("line 2"), "{t}");
+
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        "recovery:\n  codeDigits: 99\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["user", "list"]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("recovery.codeDigits") && t.contains("line 2"),
+        "{t}"
+    );
+}
+
+#[test]
+fn unknown_keys_warn_and_sillytavern_keys_are_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!("{FAST_HASH}autorun: true\nrequestProxy:\n  enabled: false\nextras:\n  x: 1\nopenai:\n  y: 2\nmystery: 1\n");
+    std::fs::write(dir.path().join("config.yaml"), cfg).unwrap();
+    let out = run(dir.path(), &["user", "list"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown config key 'mystery'"), "{err}");
+    for quiet in ["autorun", "requestProxy", "extras", "openai"] {
+        assert!(!err.contains(&format!("'{quiet}")), "{quiet} warned: {err}");
+    }
+}
+
+#[test]
+fn user_commands_manage_accounts_with_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.yaml"), FAST_HASH).unwrap();
+    let ok = |args: &[&str]| {
+        let o = run(dir.path(), args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        text(&o)
+    };
+    assert!(ok(&["user", "create", "Hello World!", "--password", "pw"]).contains("'hello-world'"));
+    assert!(dir.path().join("data/hello-world/settings.json").is_file());
+    ok(&["user", "promote", "hello-world"]);
+    ok(&["user", "disable", "hello-world"]);
+    let list = ok(&["user", "list"]);
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("hello-world"))
+        .expect("listed");
+    let flags: Vec<_> = row.split_whitespace().rev().take(3).collect();
+    assert_eq!(flags, ["yes", "no", "yes"], "{row}");
+    ok(&["user", "enable", "hello-world"]);
+    ok(&["user", "demote", "hello-world"]);
+
+    let dup = run(dir.path(), &["user", "create", "hello-world"]);
+    assert!(!dup.status.success());
+    assert!(text(&dup).contains("User already exists"), "{}", text(&dup));
+    let missing = run(dir.path(), &["user", "enable", "nobody"]);
+    assert!(!missing.status.success());
+    assert!(text(&missing).contains("User not found"));
+    let default = run(dir.path(), &["user", "delete", "default-user"]);
+    assert!(!default.status.success());
+    assert!(text(&default).contains("cannot be deleted"));
+
+    ok(&["user", "delete", "hello-world"]);
+    assert!(dir.path().join("data/hello-world").is_dir(), "folder kept");
+    ok(&["user", "create", "hello-world"]);
+    ok(&["user", "delete", "hello-world", "--purge"]);
+    assert!(
+        !dir.path().join("data/hello-world").exists(),
+        "folder purged"
+    );
+}
+
+#[tokio::test]
+async fn recover_sets_password_while_stopped_and_while_running() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        format!("{FAST_HASH}port: 0\n"),
+    )
+    .unwrap();
+    let o = run(dir.path(), &["user", "create", "bob", "--password", "old"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(run(dir.path(), &["user", "disable", "bob"])
+        .status
+        .success());
+    // While stopped: sets the password and re-enables.
+    let o = run(dir.path(), &["recover", "bob", "first"]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let (child, url) = start(dir.path(), &[]);
+    assert_eq!(login(&url, "bob", "first").await, 200);
+    // While running.
+    let o = run(dir.path(), &["recover", "bob", "second"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(login(&url, "bob", "first").await, 403);
+    assert_eq!(login(&url, "bob", "second").await, 200);
+    // Without a password: cleared.
+    assert!(run(dir.path(), &["recover", "bob"]).status.success());
+    assert_eq!(login(&url, "bob", "anything").await, 200);
+    let o = run(dir.path(), &["recover", "nobody", "x"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("User not found"));
+    assert!(stop(child).success());
+}
+
+#[tokio::test]
+async fn listening_beyond_loopback_is_refused_in_an_unsafe_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        format!("{FAST_HASH}port: 0\n"),
+    )
+    .unwrap();
+    // default-user is an admin without a password.
+    let o = run(dir.path(), &["serve", "--listen"]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("innkeeper recover default-user"), "{t}");
+
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        format!("{FAST_HASH}port: 0\nwhitelistMode: false\nenableUserAccounts: false\n"),
+    )
+    .unwrap();
+    let o = run(dir.path(), &["--listen"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("no whitelist, no basic auth and no user accounts"));
+
+    // With a password on the admin, the same start goes ahead.
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        format!("{FAST_HASH}port: 0\n"),
+    )
+    .unwrap();
+    assert!(run(dir.path(), &["recover", "default-user", "pw"])
+        .status
+        .success());
+    let (child, url) = start(dir.path(), &["--listen"]);
+    let port = url.rsplit(':').next().unwrap().trim_end_matches('/');
+    let resp = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(stop(child).success());
+}
