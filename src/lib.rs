@@ -10,6 +10,7 @@ pub mod console;
 pub mod error;
 pub mod hooks;
 pub mod http;
+pub mod import;
 pub mod limits;
 pub mod safety;
 pub mod server;

@@ -1,0 +1,1 @@
+//! Importing a SillyTavern data root.
