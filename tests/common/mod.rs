@@ -421,3 +421,10 @@ impl Server {
         self.app.console.lines()
     }
 }
+
+/// Config tweak for tests that simulate many clients with
+/// `X-Forwarded-For` from the trusted local proxy: those clients (10/8)
+/// are whitelisted too.
+pub fn forwarding(c: &mut Config) {
+    c.whitelist.push("10.0.0.0/8".into());
+}
