@@ -678,3 +678,37 @@ async fn accounts_off_acts_as_default_user() {
     assert_eq!(c.fetch("/").await.status, StatusCode::OK);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn sessions_survive_a_restart_and_revocations_too() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let (_c, kept) = s.login_with_cookie("alice", "pw-alice").await;
+    let (mut out, gone) = s.login_with_cookie("alice", "pw-alice").await;
+    let a = out.send("/api/users/logout", json!({}), &[]).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
+    let s = s.restart().await;
+    let a = Replay::new(&s.base, &kept).get("/api/users/me").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["handle"], "alice");
+    let a = Replay::new(&s.base, &gone).get("/api/users/me").await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    // Inactivity still counts after the restart.
+    s.app.clock.advance(86_400_000 + 61_000);
+    let a = Replay::new(&s.base, &kept).get("/api/users/me").await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn discreet_mode_hides_the_user_list() {
+    let s = Server::start_with(|c| c.enable_discreet_login = true).await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let mut c = s.client();
+    let a = c.send("/api/users/list", json!({}), &[]).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
+    assert_eq!(a.body, json!(""));
+    let a = login(&mut c, "alice", Some("pw-alice")).await;
+    assert_eq!(a.status, StatusCode::OK);
+    s.stop().await;
+}

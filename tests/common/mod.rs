@@ -428,3 +428,20 @@ impl Server {
 pub fn forwarding(c: &mut Config) {
     c.whitelist.push("10.0.0.0/8".into());
 }
+
+impl Server {
+    /// Stops serving and opens the same data root again (same config),
+    /// as a restart of the binary would.
+    pub async fn restart(mut self) -> Server {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        let config = self.app.config.clone();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        drop(self);
+        Server::start_in(dir, config).await
+    }
+}
