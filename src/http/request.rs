@@ -135,6 +135,17 @@ impl Req {
         }
         serde_json::from_slice(&bytes).map_err(|_| AppError::bad("Invalid JSON body"))
     }
+
+    /// Like [`Req::json`], but a non-empty body must be JSON whatever type
+    /// it declares: for writes where reading a stray body as `{}` would
+    /// replace the user's data (Appendix A: "body not JSON → 400").
+    pub async fn json_strict(&mut self, limit: u64) -> Result<Value, AppError> {
+        let bytes = self.bytes(limit).await?;
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(Value::Object(Default::default()));
+        }
+        serde_json::from_slice(&bytes).map_err(|_| AppError::bad("Invalid JSON body"))
+    }
 }
 
 /// The rightmost `X-Forwarded-For` address that is not itself a trusted

@@ -19,7 +19,7 @@ pub async fn get(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn save(ctx: &mut Ctx) -> Result<Response, AppError> {
     let u = ctx.require_user()?.clone();
     let limit = ctx.app.config.limits.settings_mb * 1024 * 1024;
-    let body = ctx.req.json(limit).await?;
+    let body = ctx.req.json_strict(limit).await?;
     if !body.is_object() {
         return Err(AppError::bad("Settings must be a JSON object"));
     }
