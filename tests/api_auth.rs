@@ -712,3 +712,40 @@ async fn discreet_mode_hides_the_user_list() {
     assert_eq!(a.status, StatusCode::OK);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_client_is_the_rightmost_untrusted_forwarded_address() {
+    let s = Server::start_with(common::forwarding).await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let mut c = s.client();
+    // The attacker forges the leftmost entries; the proxy appends the real
+    // address (and a chain of trusted proxies may follow it).
+    for i in 0..5 {
+        let xff = format!("10.7.{i}.9, 10.6.0.1, 127.0.0.1");
+        let a = c
+            .send(
+                "/api/users/login",
+                json!({ "handle": "alice", "password": "wrong" }),
+                &[("X-Forwarded-For", &xff)],
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN);
+    }
+    let a = c
+        .send(
+            "/api/users/login",
+            json!({ "handle": "alice", "password": "pw-alice" }),
+            &[("X-Forwarded-For", "10.8.8.8, 10.6.0.1")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    let a = c
+        .send(
+            "/api/users/login",
+            json!({ "handle": "alice", "password": "pw-alice" }),
+            &[("X-Forwarded-For", "10.6.0.1, 10.6.0.2")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    s.stop().await;
+}

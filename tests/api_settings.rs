@@ -818,3 +818,40 @@ async fn reset_settings_answers_and_keeps_other_data() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_413() {
+    let (s, _c) = alice().await;
+    let (_, cookie) = s.login_with_cookie("alice", "pw-alice").await;
+    // The CSRF token of the session behind `cookie`.
+    let t: Value = common::Replay::new(&s.base, &cookie)
+        .get("/csrf-token")
+        .await
+        .body;
+    let token = t["token"].as_str().unwrap().to_string();
+    let chunk = "a".repeat(64 * 1024);
+    let mut body = String::from("{\"handle\":\"alice\",\"name\":\"");
+    let mut req = format!(
+        "POST /api/users/change-name HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: innkeeper_sid={cookie}\r\n\
+         X-CSRF-Token: {token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n"
+    );
+    for _ in 0..18 {
+        body.push_str(&chunk);
+    }
+    body.push_str("\"}");
+    for part in body.as_bytes().chunks(64 * 1024) {
+        req.push_str(&format!("{:x}\r\n", part.len()));
+        req.push_str(std::str::from_utf8(part).unwrap());
+        req.push_str("\r\n");
+    }
+    req.push_str("0\r\n\r\n");
+    let (status, text) = common::raw_request(&s.base, &req).await;
+    assert_eq!(status, 413, "{}", &text[..text.len().min(300)]);
+    assert!(text.contains("\"error\""), "{text}");
+    assert_eq!(
+        s.app.find_user("alice").await.unwrap().unwrap().name,
+        "alice name"
+    );
+    s.stop().await;
+}
