@@ -61,7 +61,7 @@ fn json_files(dir: &Path) -> Vec<(String, PathBuf)> {
             Some((stem, e.path()))
         })
         .collect();
-    out.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+    out.sort_by_key(|a| a.0.to_lowercase());
     out
 }
 
