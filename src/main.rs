@@ -15,6 +15,7 @@ use innkeeper::config::{self, Config, Overrides};
 use innkeeper::console::Console;
 use innkeeper::fields;
 use innkeeper::hooks::EventKind;
+use innkeeper::import::{self, ImportOptions};
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +52,19 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Import the accounts, avatars, snapshots and user folders of a
+    /// SillyTavern data root (safe to run twice).
+    #[command(name = "import-sillytavern")]
+    ImportSillytavern {
+        /// The SillyTavern data root (the folder that holds `_storage/`).
+        path: PathBuf,
+        /// Print the plan only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace accounts whose handle already exists here.
+        #[arg(long)]
+        overwrite: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -123,6 +137,11 @@ fn main() -> ExitCode {
             Command::Serve => serve(loaded.config).await,
             Command::Recover { handle, password } => recover(loaded.config, handle, password).await,
             Command::User(cmd) => user(loaded.config, cmd).await,
+            Command::ImportSillytavern {
+                path,
+                dry_run,
+                overwrite,
+            } => import(loaded.config, path, dry_run, overwrite).await,
         }
     });
     match result {
@@ -150,7 +169,30 @@ fn open(config: Config) -> Result<Arc<App>, String> {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
+    // A SillyTavern root started for the first time: take its accounts in
+    // before anything checks them (the safety check needs their passwords).
+    let auto_import = import::should_auto_import(&config.data_root);
     let app = open(config)?;
+    if auto_import {
+        let opts = ImportOptions {
+            source: app.data_root.clone(),
+            dry_run: false,
+            overwrite: false,
+            progress: true,
+        };
+        app.console.line(
+            "Found a SillyTavern data root without an Innkeeper database: importing it first.",
+        );
+        let report = import::import_into(&app, &opts).await.map_err(|e| {
+            format!(
+                "the automatic SillyTavern import failed: {e}\n(fix the cause, then run `innkeeper import-sillytavern {}`)",
+                app.data_root.display()
+            )
+        })?;
+        for line in report.to_string().lines() {
+            app.console.line(line);
+        }
+    }
     let verdict = innkeeper::safety::check(&app)
         .await
         .map_err(|e| e.to_string())?;
@@ -201,6 +243,7 @@ async fn serve(config: Config) -> Result<(), String> {
         _ => first,
     };
     let url = format!("http://{shown}/");
+    let stop_signal = shutdown_signal();
     app.console
         .line(&format!("Innkeeper is listening on {url}"));
     app.hook_after(
@@ -222,7 +265,7 @@ async fn serve(config: Config) -> Result<(), String> {
             },
         )));
     }
-    shutdown_signal().await;
+    stop_signal.await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(());
     for t in tasks {
@@ -237,24 +280,31 @@ fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::from_std(std_listener)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Waits for Ctrl-C or SIGTERM. The SIGTERM handler is installed when this
+/// is called, not when first polled, so a stop sent right after the URL
+/// line still ends the server gracefully.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
     }
 }
 
@@ -349,6 +399,25 @@ async fn user(config: Config, cmd: UserCommand) -> Result<(), String> {
             println!("'{handle}' is now a regular user.");
         }
     }
+    Ok(())
+}
+
+async fn import(
+    config: Config,
+    path: PathBuf,
+    dry_run: bool,
+    overwrite: bool,
+) -> Result<(), String> {
+    let opts = ImportOptions {
+        source: path,
+        dry_run,
+        overwrite,
+        progress: true,
+    };
+    let report = import::run(&config, &opts)
+        .await
+        .map_err(|e| format!("import failed: {e}"))?;
+    print!("{report}");
     Ok(())
 }
 

@@ -561,10 +561,29 @@ fn read_existing(db: &Path) -> Result<Existing, ImportError> {
     if !db.exists() {
         return Ok((None, HashMap::new()));
     }
-    let conn = rusqlite::Connection::open_with_flags(
-        db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
+    // A read-only connection to a WAL database still creates the -shm and
+    // -wal files. Without a -wal file there is nothing beyond the main
+    // file to read, so open it as immutable (no side files at all); with
+    // one (a server is running) the side files exist already.
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let conn = if Path::new(&wal).exists() {
+        rusqlite::Connection::open_with_flags(db, flags)
+    } else {
+        let url = format!(
+            "file:{}?immutable=1",
+            percent_encoding::utf8_percent_encode(
+                &db.to_string_lossy(),
+                percent_encoding::NON_ALPHANUMERIC
+            )
+            .to_string()
+            .replace("%2F", "/")
+        );
+        rusqlite::Connection::open_with_flags(url, flags)
+    }
     .map_err(StoreError::from)?;
     let rows = store::users::list(&conn)?;
     let mut indexed: HashMap<String, HashSet<String>> = HashMap::new();

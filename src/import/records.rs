@@ -348,10 +348,10 @@ mod tests {
 
     #[test]
     fn file_names_are_the_sha256_of_the_key() {
-        // echo -n 'user:default-user' | sha256sum
+        // printf 'user:default-user' | sha256sum
         assert_eq!(
             key_file_name("user:default-user"),
-            hex::encode(Sha256::digest(b"user:default-user"))
+            "3a5bb37ab86ac047d8ef481ee2e7bd3683d694ff8502a7cfe6951af849015dcc"
         );
         assert_eq!(key_file_name("").len(), 64);
     }
