@@ -63,6 +63,8 @@ pub struct App {
     pub config: Config,
     pub data_root: PathBuf,
     pub store: Store,
+    /// In-memory copy of the users table (see accounts::directory).
+    pub directory: crate::accounts::directory::Directory,
     pub hasher: Hasher,
     pub sessions: Sessions,
     pub limits: Limits,
@@ -138,6 +140,7 @@ impl App {
                 .collect(),
             data_root,
             store,
+            directory: Default::default(),
             hasher,
             hooks,
             clock,
@@ -232,6 +235,38 @@ impl App {
         if let Err(e) = result {
             tracing::warn!("could not write the audit log: {e}");
         }
+    }
+
+    /// Every account, from memory (loaded from SQLite after a change).
+    pub async fn users(
+        &self,
+    ) -> Result<Arc<crate::accounts::directory::Snapshot>, store::StoreError> {
+        if let Some(s) = self.directory.get() {
+            return Ok(s);
+        }
+        let seen = self.directory.generation();
+        let rows = self.store.run(|c| store::users::list(c)).await?;
+        let snapshot = Arc::new(crate::accounts::directory::Snapshot::new(rows));
+        self.directory.install(seen, snapshot.clone());
+        Ok(snapshot)
+    }
+
+    /// Runs a write to the users table and drops the in-memory copy.
+    pub async fn write_users<F, T>(&self, f: F) -> Result<T, store::StoreError>
+    where
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T, store::StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let result = self.store.run(f).await;
+        self.directory.invalidate();
+        result
+    }
+
+    /// Picks up changes console commands made meanwhile: accounts and
+    /// revoked sessions.
+    pub async fn resync(&self) -> Result<(), store::StoreError> {
+        self.directory.invalidate();
+        self.resync_sessions().await
     }
 
     /// Drops cached sessions that console commands revoked meanwhile.

@@ -28,7 +28,7 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
     let service = warp::service(crate::http::routes(app.clone()));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut sweep = tokio::time::interval(Duration::from_secs(5));
+    let mut sweep = tokio::time::interval(Duration::from_secs(1));
     let mut data_version = app.store.data_version().ok();
     loop {
         tokio::select! {
@@ -68,7 +68,7 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
                 let now = app.store.data_version().ok();
                 if now != data_version {
                     data_version = now;
-                    if let Err(e) = app.resync_sessions().await {
+                    if let Err(e) = app.resync().await {
                         tracing::warn!("session resync failed: {e}");
                     }
                 }

@@ -48,7 +48,7 @@ impl App {
             fields! { "handle" => handle, "ip" => actor.ip_text() },
         )
         .await?;
-        let user = self.find_user(handle).await?;
+        let user = self.find_user_fresh(handle).await?;
         let Some(user) = user else {
             // Same work as a known handle, so timing tells nothing.
             self.hasher.verify_dummy(password.unwrap_or("")).await;
@@ -96,8 +96,7 @@ impl App {
             Ok(new_hash) => {
                 let (h, o) = (handle.to_string(), old.to_string());
                 if let Err(e) = self
-                    .store
-                    .run(move |c| store::users::upgrade_password(c, &h, &o, &new_hash))
+                    .write_users(move |c| store::users::upgrade_password(c, &h, &o, &new_hash))
                     .await
                 {
                     tracing::warn!("could not upgrade the password hash of {handle}: {e}");
@@ -167,7 +166,7 @@ impl App {
     /// Step 1: prints a one-time code for `handle` on the console.
     pub async fn recover_step1(&self, actor: &Actor, handle: &str) -> Result<(), AppError> {
         self.recovery_ip_check(actor)?;
-        let Some(user) = self.find_user(handle).await? else {
+        let Some(user) = self.find_user_fresh(handle).await? else {
             self.recovery_ip_fail(actor);
             if self.config.enable_discreet_login {
                 return Ok(());
@@ -205,7 +204,7 @@ impl App {
         new_password: &str,
     ) -> Result<(), AppError> {
         self.recovery_ip_check(actor)?;
-        let Some(user) = self.find_user(handle).await? else {
+        let Some(user) = self.find_user_fresh(handle).await? else {
             self.recovery_ip_fail(actor);
             if self.config.enable_discreet_login {
                 return Err(AppError::forbidden(INCORRECT_CODE));
@@ -321,13 +320,12 @@ impl App {
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
         let h = user.handle.clone();
-        self.store
-            .run(move |c| {
-                store::snapshots::delete_all(c, &h)?;
-                store::users::set_persona_avatar(c, &h, None)?;
-                Ok(())
-            })
-            .await?;
+        self.write_users(move |c| {
+            store::snapshots::delete_all(c, &h)?;
+            store::users::set_persona_avatar(c, &h, None)?;
+            Ok(())
+        })
+        .await?;
         self.limits.reset_account.clear(&key);
         self.audit(actor, "reset.account", Some(&user.handle), None)
             .await;

@@ -2,6 +2,7 @@
 //! shared by the HTTP API and the console commands.
 
 pub mod auth;
+pub mod directory;
 pub mod handle;
 pub mod password;
 pub mod service;

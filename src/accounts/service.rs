@@ -3,6 +3,8 @@
 //! checks its rules, runs "before" hooks before changing anything, writes
 //! the audit log, and ends sessions where the rules say so.
 
+use std::sync::Arc;
+
 use crate::accounts::handle::{self, DEFAULT_USER};
 use crate::app::{Actor, App};
 use crate::error::{AppError, INCORRECT_PASSWORD, USER_DISABLED};
@@ -27,11 +29,25 @@ pub const USER_EXISTS: &str = "User already exists";
 
 impl App {
     pub async fn find_user(&self, handle: &str) -> Result<Option<UserRow>, AppError> {
+        Ok(self.find_user_shared(handle).await?.map(|u| (*u).clone()))
+    }
+
+    /// The account straight from SQLite, for checks that must see a console
+    /// command's change at once (passwords at login and recovery).
+    pub async fn find_user_fresh(&self, handle: &str) -> Result<Option<UserRow>, AppError> {
         if !handle::is_valid(handle) {
             return Ok(None);
         }
         let h = handle.to_string();
         Ok(self.store.run(move |c| store::users::get(c, &h)).await?)
+    }
+
+    /// The account from the in-memory directory, without copying it.
+    pub async fn find_user_shared(&self, handle: &str) -> Result<Option<Arc<UserRow>>, AppError> {
+        if !handle::is_valid(handle) {
+            return Ok(None);
+        }
+        Ok(self.users().await?.get(handle).cloned())
     }
 
     /// The user or 404 `User not found`.
@@ -42,7 +58,13 @@ impl App {
     }
 
     pub async fn list_users(&self) -> Result<Vec<UserRow>, AppError> {
-        Ok(self.store.run(|c| store::users::list(c)).await?)
+        Ok(self
+            .users()
+            .await?
+            .list
+            .iter()
+            .map(|u| (**u).clone())
+            .collect())
     }
 
     /// Creates an account and its folder (re-using a folder left by an
@@ -90,8 +112,7 @@ impl App {
         };
         let inserted = {
             let row = row.clone();
-            self.store
-                .run(move |c| store::users::insert(c, &row))
+            self.write_users(move |c| store::users::insert(c, &row))
                 .await?
         };
         if !inserted {
@@ -104,7 +125,7 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))?;
         if let Err(e) = made {
             let h = handle.clone();
-            let _ = self.store.run(move |c| store::users::delete(c, &h)).await;
+            let _ = self.write_users(move |c| store::users::delete(c, &h)).await;
             return Err(AppError::Storage(e.to_string()));
         }
         self.reindex_snapshots(&handle).await?;
@@ -156,16 +177,15 @@ impl App {
         .await?;
         self.sessions.revoke_user(target, None).await?;
         let h = target.to_string();
-        self.store
-            .run(move |c| {
-                let tx = c.transaction()?;
-                store::users::delete(&tx, &h)?;
-                store::snapshots::delete_all(&tx, &h)?;
-                store::guards::clear(&tx, &h)?;
-                tx.commit()?;
-                Ok(())
-            })
-            .await?;
+        self.write_users(move |c| {
+            let tx = c.transaction()?;
+            store::users::delete(&tx, &h)?;
+            store::snapshots::delete_all(&tx, &h)?;
+            store::guards::clear(&tx, &h)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
         self.codes.forget(target);
         self.limits.login_account.clear(&target.to_string());
         if purge {
@@ -204,8 +224,7 @@ impl App {
         }
         self.require_user(target).await?;
         let h = target.to_string();
-        self.store
-            .run(move |c| store::users::set_enabled(c, &h, enabled))
+        self.write_users(move |c| store::users::set_enabled(c, &h, enabled))
             .await?;
         if !enabled {
             self.sessions.revoke_user(target, None).await?;
@@ -231,8 +250,7 @@ impl App {
         }
         self.require_user(target).await?;
         let h = target.to_string();
-        self.store
-            .run(move |c| store::users::set_admin(c, &h, admin))
+        self.write_users(move |c| store::users::set_admin(c, &h, admin))
             .await?;
         let action = if admin { "user.promote" } else { "user.demote" };
         self.audit(actor, action, Some(target), None).await;
@@ -251,8 +269,7 @@ impl App {
         }
         self.require_user(target).await?;
         let (h, n) = (target.to_string(), name.to_string());
-        self.store
-            .run(move |c| store::users::set_name(c, &h, &n))
+        self.write_users(move |c| store::users::set_name(c, &h, &n))
             .await?;
         self.audit(actor, "user.change-name", Some(target), None)
             .await;
@@ -268,8 +285,7 @@ impl App {
     ) -> Result<(), AppError> {
         self.require_user(target).await?;
         let h = target.to_string();
-        self.store
-            .run(move |c| store::users::set_avatar(c, &h, avatar.as_deref()))
+        self.write_users(move |c| store::users::set_avatar(c, &h, avatar.as_deref()))
             .await?;
         self.audit(actor, "user.change-avatar", Some(target), None)
             .await;
@@ -344,8 +360,7 @@ impl App {
             Some(self.hasher.hash(new).await?)
         };
         let h = target.to_string();
-        self.store
-            .run(move |c| store::users::set_password(c, &h, hash.as_deref(), None))
+        self.write_users(move |c| store::users::set_password(c, &h, hash.as_deref(), None))
             .await?;
         Ok(())
     }
@@ -360,8 +375,7 @@ impl App {
         self.require_user(target).await?;
         self.store_password(target, password.unwrap_or("")).await?;
         let h = target.to_string();
-        self.store
-            .run(move |c| store::users::set_enabled(c, &h, true))
+        self.write_users(move |c| store::users::set_enabled(c, &h, true))
             .await?;
         self.sessions.revoke_user(target, None).await?;
         self.clear_limits_of(target).await?;

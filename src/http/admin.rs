@@ -23,7 +23,7 @@ async fn admin_body(ctx: &mut Ctx) -> Result<serde_json::Value, AppError> {
 /// `POST /api/users/get`: every account with its flags.
 pub async fn get(ctx: &mut Ctx) -> Result<Response, AppError> {
     admin_body(ctx).await?;
-    let users = ctx.app.list_users().await?;
+    let users = ctx.app.users().await?.list.clone();
     let list: Vec<_> = users
         .iter()
         .map(|u| {

@@ -25,7 +25,7 @@ pub struct Ctx {
     pub session: Option<Session>,
     /// The acting user: logged in and enabled, or default-user when
     /// accounts are off.
-    pub user: Option<UserRow>,
+    pub user: Option<Arc<UserRow>>,
     /// `Set-Cookie` values to add to the response.
     pub cookies: Vec<String>,
 }
@@ -44,12 +44,12 @@ impl Ctx {
         };
         let mut user = None;
         if !app.config.enable_user_accounts {
-            user = app.find_user(DEFAULT_USER).await?;
+            user = app.find_user_shared(DEFAULT_USER).await?;
         } else if let Some(handle) = session
             .as_ref()
             .and_then(|s| s.handle().map(str::to_string))
         {
-            match app.find_user(&handle).await? {
+            match app.find_user_shared(&handle).await? {
                 Some(u) if u.enabled => user = Some(u),
                 _ => {
                     if let Some(s) = session.take() {
@@ -96,7 +96,7 @@ impl Ctx {
     /// The logged-in user, or 403.
     pub fn require_user(&self) -> Result<&UserRow, AppError> {
         self.user
-            .as_ref()
+            .as_deref()
             .ok_or_else(|| AppError::forbidden("Forbidden"))
     }
 

@@ -121,7 +121,7 @@ pub async fn login_page(ctx: &mut Ctx) -> Result<Response, AppError> {
         return Ok(reply::redirect("/"));
     }
     if ctx.user.is_none() && !ctx.app.config.enable_discreet_login {
-        let users = ctx.app.list_users().await?;
+        let users = ctx.app.users().await?.list.clone();
         let enabled: Vec<_> = users.iter().filter(|u| u.enabled).collect();
         if let [only] = enabled.as_slice() {
             if only.password.is_none() {
@@ -177,7 +177,7 @@ pub async fn list(ctx: &mut Ctx) -> Result<Response, AppError> {
     if ctx.app.config.enable_discreet_login {
         return Ok(reply::no_content());
     }
-    let users = ctx.app.list_users().await?;
+    let users = ctx.app.users().await?.list.clone();
     let list: Vec<_> = users
         .iter()
         .filter(|u| u.enabled)

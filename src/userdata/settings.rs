@@ -139,8 +139,7 @@ impl App {
         })
         .await?;
         let h = handle.to_string();
-        self.store
-            .run(move |c| store::users::set_persona_avatar(c, &h, persona.as_deref()))
+        self.write_users(move |c| store::users::set_persona_avatar(c, &h, persona.as_deref()))
             .await?;
         Ok(())
     }

@@ -1,0 +1,526 @@
+/**
+ * The admin view: every account with its state and disk usage, creating
+ * accounts, per-account actions, the full data backup, and the audit log.
+ *
+ * Only built for admins (app.js), and the server checks every call anyway.
+ * Disk usage is fetched per account after the list is shown, two at a time,
+ * so a slow folder scan never holds up the list itself.
+ */
+
+import { api } from './api.js';
+import { h, field, checkbox, setError } from './dom.js';
+import { icon } from './icons.js';
+import { avatarImage } from './avatar.js';
+import { act, setBusy, showStatus, describeError } from './status.js';
+import { openDialog, confirmDialog } from './dialog.js';
+import { downloadWithStatus } from './download.js';
+import { formatBytes, formatDate, formatDateTime, isoDate, plural } from './format.js';
+import { ACCOUNTS_OFF_HINT, PASSWORD_PRIVACY_NOTE } from './messages.js';
+import { viewFrame, card, button } from './view.js';
+
+/** The account that always exists and cannot be deleted (SPEC §3). */
+const DEFAULT_HANDLE = 'default-user';
+const AUDIT_PAGE = 50;
+const USAGE_CONCURRENCY = 2;
+
+/**
+ * Runs at most `n` tasks at once. Each task counts as busy from the moment
+ * it is queued, so the page never looks idle while usage is still coming.
+ */
+function limiter(n) {
+  let running = 0;
+  const waiting = [];
+  const pump = () => {
+    while (running < n && waiting.length) {
+      const { task, resolve, reject } = waiting.shift();
+      running += 1;
+      task().then(resolve, reject).finally(() => {
+        running -= 1;
+        setBusy(false);
+        pump();
+      });
+    }
+  };
+  return (task) => new Promise((resolve, reject) => {
+    setBusy(true);
+    waiting.push({ task, resolve, reject });
+    pump();
+  });
+}
+
+/** The slug endpoint answers plain text; tolerate a JSON string too. */
+function cleanSlug(text) {
+  const trimmed = String(text ?? '').trim();
+  if (trimmed.startsWith('"')) {
+    try {
+      return String(JSON.parse(trimmed));
+    } catch {
+      return trimmed.replace(/^"|"$/g, '');
+    }
+  }
+  return trimmed;
+}
+
+/* ---------- create account ---------- */
+
+function createCreateCard(onCreated) {
+  const el = card('Create an account', { test: 'admin-create-card', iconName: 'plus' });
+  const name = h('input', { type: 'text', test: 'admin-create-name', autocomplete: 'off', maxlength: '100' });
+  const handle = h('input', {
+    type: 'text',
+    test: 'admin-create-handle',
+    autocomplete: 'off',
+    autocapitalize: 'none',
+    spellcheck: 'false',
+    maxlength: '64',
+  });
+  const password = h('input', { type: 'password', test: 'admin-create-password', autocomplete: 'new-password' });
+  const admin = checkbox('Make this account an admin', { test: 'admin-create-admin' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', test: 'admin-create-submit' },
+    icon('plus'), 'Create account');
+  const error = h('p', { class: 'error', test: 'admin-create-error', role: 'alert', hidden: true });
+
+  const form = h('form', { class: 'grid-form', novalidate: true },
+    field('Display name', name),
+    field('Handle', handle, { hint: 'Suggested from the name. Only a–z, 0–9 and "-"; it cannot be changed later.' }),
+    field('Password (optional)', password, { hint: 'Leave empty for an account without a password.' }),
+    h('div', { class: 'field field-check' }, admin.el),
+    error,
+    h('div', { class: 'toolbar grid-form-full' }, submit));
+
+  // Suggest a handle from the name until the admin types one themselves.
+  let handleTouched = false;
+  let seq = 0;
+  let timer = 0;
+  let holdingBusy = false;
+  handle.addEventListener('input', () => {
+    handleTouched = handle.value.trim() !== '';
+  });
+  name.addEventListener('input', () => {
+    if (handleTouched) return;
+    clearTimeout(timer);
+    if (!holdingBusy) {
+      holdingBusy = true;
+      setBusy(true);
+    }
+    seq += 1;
+    const mine = seq;
+    timer = setTimeout(async () => {
+      const text = name.value.trim();
+      try {
+        const slug = text ? cleanSlug(await api('/api/users/slugify', { text }, { as: 'text' })) : '';
+        if (mine === seq && !handleTouched) handle.value = slug;
+      } catch {
+        // No suggestion then; the server slugifies the handle on create anyway.
+      } finally {
+        if (mine === seq && holdingBusy) {
+          holdingBusy = false;
+          setBusy(false);
+        }
+      }
+    }, 250);
+  });
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const displayName = name.value.trim();
+    if (!displayName) {
+      setError(error, 'Enter a display name.');
+      showStatus('Enter a display name.', 'error');
+      name.focus();
+      return;
+    }
+    setError(error, '');
+    act(submit, async () => {
+      const body = {
+        handle: handle.value.trim() || displayName,
+        name: displayName,
+        admin: admin.input.checked,
+      };
+      if (password.value) body.password = password.value;
+      const created = await api('/api/users/create', body);
+      form.reset();
+      handleTouched = false;
+      await onCreated();
+      return `Account ${created?.handle ?? body.handle} created.`;
+    }, { onError: (_err, text) => setError(error, text) });
+  });
+
+  el.append(form, h('p', { class: 'note' }, icon('info'), PASSWORD_PRIVACY_NOTE));
+  return el;
+}
+
+/* ---------- accounts list ---------- */
+
+function createUsersCard(ctx, { afterChange }) {
+  const filter = h('input', { type: 'search', test: 'admin-filter', autocomplete: 'off' });
+  const refresh = button('Refresh', { test: 'admin-refresh', iconName: 'refresh', small: true });
+  const el = card('Accounts', { test: 'admin-users-card', iconName: 'user', actions: [refresh] });
+  const count = h('p', { class: 'muted', test: 'admin-user-count' });
+  const tbody = h('tbody');
+  const table = h('table', { class: 'table users-table', test: 'admin-users-table' },
+    h('caption', { class: 'sr-only' }, 'All accounts on this server'),
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col' }, 'Account'),
+      h('th', { scope: 'col' }, 'Role'),
+      h('th', { scope: 'col' }, 'State'),
+      h('th', { scope: 'col' }, 'Password'),
+      h('th', { scope: 'col' }, 'Created'),
+      h('th', { scope: 'col', class: 'num' }, 'Data'),
+      h('th', { scope: 'col' }, 'Actions'))),
+    tbody);
+  el.append(
+    h('div', { class: 'card-tools' }, field('Filter by name or handle', filter), count),
+    h('div', { class: 'table-wrap table-wrap-cards' }, table),
+  );
+
+  /** handle → Promise of its usage; dropped on refresh or when the account changes. */
+  const usage = new Map();
+  const limit = limiter(USAGE_CONCURRENCY);
+  const usageFor = (handle) => {
+    if (!usage.has(handle)) {
+      const promise = limit(() => api('/api/users/usage', { handle }));
+      promise.catch(() => usage.delete(handle));
+      usage.set(handle, promise);
+    }
+    return usage.get(handle);
+  };
+
+  function fillUsage(cell, handle) {
+    cell.dataset.state = 'loading';
+    cell.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { class: 'sr-only' }, 'Loading'));
+    usageFor(handle).then((u) => {
+      cell.dataset.state = 'done';
+      cell.dataset.bytes = String(u?.bytes ?? 0);
+      cell.replaceChildren(
+        h('span', {}, formatBytes(u?.bytes)),
+        h('span', { class: 'subtle' }, plural(u?.files ?? 0, 'file')),
+      );
+    }, (err) => {
+      cell.dataset.state = 'error';
+      cell.textContent = 'unknown';
+      cell.title = describeError(err);
+    });
+  }
+
+  function applyFilter() {
+    const q = filter.value.trim().toLowerCase();
+    let shown = 0;
+    for (const tr of tbody.rows) {
+      const hit = !q || tr.dataset.search?.includes(q);
+      tr.hidden = !hit;
+      if (hit) shown += 1;
+    }
+    const total = tbody.rows.length;
+    count.textContent = q ? `${shown} of ${plural(total, 'account')}` : plural(total, 'account');
+  }
+  filter.addEventListener('input', applyFilter);
+
+  /** Runs a simple per-account call, then reloads the list. */
+  function simpleAction(btn, path, handle, message) {
+    return act(btn, async () => {
+      await api(path, { handle });
+      await afterChange(handle);
+      return message;
+    });
+  }
+
+  async function changePassword(btn, user) {
+    const self = user.handle === ctx.me.handle;
+    const needsOld = self && user.password;
+    const oldInput = h('input', { type: 'password', autocomplete: 'current-password', test: 'admin-password-old' });
+    const newInput = h('input', { type: 'password', autocomplete: 'new-password', test: 'admin-password-new' });
+    const ok = await openDialog({
+      title: `Password for ${user.name || user.handle}`,
+      body: [
+        h('p', {}, self
+          ? 'Set a new password for your own account.'
+          : `Set a new password for ${user.handle}. All of their sessions end, so they log in again with it.`),
+        needsOld ? field('Your current password', oldInput) : null,
+        field('New password', newInput, { hint: 'Leave empty to remove the password.' }),
+      ],
+      okLabel: 'Set password',
+      test: 'admin-password',
+      validate: () => (needsOld && !oldInput.value ? 'Enter your current password.' : ''),
+    });
+    if (!ok) {
+      showStatus('Password not changed.', 'info');
+      return;
+    }
+    const newPassword = newInput.value;
+    await act(btn, async () => {
+      await api('/api/users/change-password', {
+        handle: user.handle,
+        oldPassword: oldInput.value,
+        newPassword,
+      });
+      await afterChange(user.handle);
+      if (self) await ctx.refreshMe();
+      return newPassword
+        ? `New password set for ${user.handle}.`
+        : `Password removed from ${user.handle}.`;
+    });
+  }
+
+  async function deleteUser(btn, user) {
+    const purge = checkbox('Also delete their data folder (characters, chats, settings…). This cannot be undone.',
+      { test: 'admin-delete-purge' });
+    const ok = await confirmDialog({
+      title: `Delete ${user.name || user.handle}?`,
+      message: h('div', {},
+        h('p', {}, `The account ${user.handle} is removed and logged out everywhere.`),
+        h('p', {}, `Unless you tick the box below, their data folder (${user.handle}/ in the data root) is `
+          + `kept, and it is used again if an account with the handle "${user.handle}" is created later.`),
+        purge.el),
+      okLabel: 'Delete account',
+      danger: true,
+      test: 'admin-delete',
+    });
+    if (!ok) {
+      showStatus(`${user.handle} was not deleted.`, 'info');
+      return;
+    }
+    const alsoData = purge.input.checked;
+    await act(btn, async () => {
+      await api('/api/users/delete', { handle: user.handle, purge: alsoData });
+      usage.delete(user.handle);
+      await afterChange(user.handle);
+      return alsoData
+        ? `${user.handle} and their data were deleted.`
+        : `${user.handle} was deleted; their data folder was kept.`;
+    });
+  }
+
+  function row(user) {
+    const self = user.handle === ctx.me.handle;
+    const isDefault = user.handle === DEFAULT_HANDLE;
+    const label = user.name || user.handle;
+    const small = (text, test, options = {}) => {
+      const b = button(text, { test, small: true, 'data-handle': user.handle, ...options });
+      b.setAttribute('aria-label', `${text} ${label}`);
+      return b;
+    };
+
+    const toggleEnabled = user.enabled
+      ? small('Disable', 'admin-disable', { iconName: 'close' })
+      : small('Enable', 'admin-enable', { iconName: 'check' });
+    const toggleAdmin = user.admin
+      ? small('Demote', 'admin-demote', { iconName: 'user' })
+      : small('Promote', 'admin-promote', { iconName: 'shield' });
+    const password = small('Password…', 'admin-password', { iconName: 'key' });
+    const backup = small('Backup', 'admin-backup', { iconName: 'download' });
+    const clearLimits = small('Clear limits', 'admin-clear-limits', { iconName: 'refresh' });
+    const del = small('Delete…', 'admin-delete', { iconName: 'trash', kind: 'danger-quiet' });
+    const backupStatus = h('p', { class: 'progress', test: 'admin-backup-status', hidden: true });
+
+    if (self) {
+      // The server refuses these too; here they are simply not offered.
+      toggleEnabled.disabled = user.enabled;
+      toggleAdmin.disabled = user.admin;
+      del.disabled = true;
+      for (const b of [toggleEnabled, toggleAdmin, del]) if (b.disabled) b.title = 'You cannot do this to your own account.';
+    }
+    if (isDefault) {
+      del.disabled = true;
+      del.title = 'The default user cannot be deleted (it is the fallback account); disable it instead.';
+    }
+
+    toggleEnabled.addEventListener('click', () => (user.enabled
+      ? simpleAction(toggleEnabled, '/api/users/disable', user.handle, `${user.handle} is disabled and logged out everywhere.`)
+      : simpleAction(toggleEnabled, '/api/users/enable', user.handle, `${user.handle} can log in again.`)));
+    toggleAdmin.addEventListener('click', () => (user.admin
+      ? simpleAction(toggleAdmin, '/api/users/demote', user.handle, `${user.handle} is now a regular user.`)
+      : simpleAction(toggleAdmin, '/api/users/promote', user.handle, `${user.handle} is now an admin.`)));
+    clearLimits.addEventListener('click', () => simpleAction(clearLimits, '/api/users/clear-limits', user.handle,
+      `Login and recovery limits cleared for ${user.handle}.`));
+    password.addEventListener('click', () => changePassword(password, user));
+    del.addEventListener('click', () => deleteUser(del, user));
+    backup.addEventListener('click', () => act(backup, async () => {
+      const result = await downloadWithStatus(backupStatus, '/api/users/backup', { handle: user.handle },
+        `${user.handle}-backup.zip`);
+      return `Backup of ${user.handle} downloaded: ${result.name} (${formatBytes(result.bytes)}).`;
+    }));
+
+    const usageCell = h('td', { class: 'num usage-cell', test: 'admin-usage', 'data-label': 'Data' });
+    const tr = h('tr', {
+      test: 'admin-user-row',
+      'data-handle': user.handle,
+      'data-enabled': user.enabled ? '1' : '0',
+      'data-admin': user.admin ? '1' : '0',
+      'data-search': `${user.handle} ${(user.name ?? '').toLowerCase()}`,
+      class: user.enabled ? '' : 'row-disabled',
+    },
+    h('th', { scope: 'row', class: 'user-cell' },
+      avatarImage(user.avatar, { size: 40, className: 'avatar avatar-md' }),
+      h('span', { class: 'user-cell-text' },
+        h('span', { class: 'user-cell-name', test: 'admin-user-name' }, label,
+          self ? h('span', { class: 'badge badge-quiet' }, 'you') : null),
+        h('code', { class: 'user-cell-handle', test: 'admin-user-handle' }, user.handle))),
+    h('td', { 'data-label': 'Role' },
+      h('span', { class: `badge ${user.admin ? 'badge-admin' : 'badge-quiet'}`, test: 'admin-role', 'data-role': user.admin ? 'admin' : 'user' },
+        user.admin ? 'Admin' : 'User')),
+    h('td', { 'data-label': 'State' },
+      h('span', { class: `badge ${user.enabled ? 'badge-ok' : 'badge-off'}`, test: 'admin-enabled', 'data-state': user.enabled ? 'enabled' : 'disabled' },
+        user.enabled ? 'Enabled' : 'Disabled')),
+    h('td', { 'data-label': 'Password' },
+      h('span', { class: 'password-flag', test: 'admin-password-state', 'data-state': user.password ? 'locked' : 'unlocked' },
+        icon(user.password ? 'lock' : 'unlock'), user.password ? 'Set' : 'None')),
+    h('td', { 'data-label': 'Created' },
+      h('time', { datetime: isoDate(user.created), title: formatDateTime(user.created) }, formatDate(user.created))),
+    usageCell,
+    h('td', { class: 'row-actions', 'data-label': 'Actions' },
+      h('div', { class: 'action-wrap' }, toggleEnabled, toggleAdmin, password, backup, clearLimits, del),
+      backupStatus));
+    fillUsage(usageCell, user.handle);
+    return tr;
+  }
+
+  async function load() {
+    const users = await api('/api/users/get');
+    const list = (Array.isArray(users) ? users : []).slice()
+      .sort((a, b) => (a.created ?? 0) - (b.created ?? 0) || a.handle.localeCompare(b.handle));
+    tbody.replaceChildren(...list.map(row));
+    applyFilter();
+  }
+
+  refresh.addEventListener('click', () => act(refresh, async () => {
+    usage.clear();
+    await load();
+    return 'Account list updated.';
+  }));
+
+  return { el, load, forgetUsage: (handle) => usage.delete(handle) };
+}
+
+/* ---------- audit log ---------- */
+
+function describeDetail(detail) {
+  if (detail === null || detail === undefined || detail === '') return '';
+  return typeof detail === 'string' ? detail : JSON.stringify(detail);
+}
+
+function createAuditCard() {
+  const refresh = button('Refresh', { test: 'audit-refresh', iconName: 'refresh', small: true });
+  const el = card('Audit log', { test: 'audit-card', iconName: 'list', actions: [refresh] });
+  const tbody = h('tbody');
+  const table = h('table', { class: 'table audit-table', test: 'audit-table' },
+    h('caption', { class: 'sr-only' }, 'What happened on this server, newest first'),
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col' }, 'Time'),
+      h('th', { scope: 'col' }, 'By'),
+      h('th', { scope: 'col' }, 'Action'),
+      h('th', { scope: 'col' }, 'Account'),
+      h('th', { scope: 'col' }, 'From'),
+      h('th', { scope: 'col' }, 'Details'))),
+    tbody);
+  const more = button('Load more', { test: 'audit-more', iconName: 'plus', hidden: true });
+  el.append(
+    h('p', { class: 'muted' }, 'Logins, account changes, recoveries and resets, newest first.'),
+    h('div', { class: 'table-wrap' }, table),
+    h('div', { class: 'toolbar' }, more),
+  );
+
+  let next = null;
+
+  function row(entry) {
+    return h('tr', { test: 'audit-row', 'data-id': String(entry.id), 'data-action': entry.action ?? '' },
+      h('td', { class: 'nowrap' }, h('time', { datetime: isoDate(entry.time) }, formatDateTime(entry.time, { seconds: true }))),
+      h('td', {}, entry.actor || '—'),
+      h('td', {}, h('code', { class: 'action-name' }, entry.action ?? '')),
+      h('td', {}, entry.target || '—'),
+      h('td', { class: 'nowrap' }, entry.ip || '—'),
+      h('td', { class: 'detail' }, describeDetail(entry.detail)));
+  }
+
+  /** Loads the newest page (`reset`) or the page after the last one shown. */
+  async function load(reset) {
+    const body = { limit: AUDIT_PAGE };
+    if (!reset && next !== null) body.before = next;
+    const page = await api('/api/audit/list', body);
+    const entries = Array.isArray(page?.entries) ? page.entries : [];
+    if (reset) tbody.replaceChildren();
+    tbody.append(...entries.map(row));
+    if (!tbody.rows.length) {
+      tbody.append(h('tr', { test: 'audit-empty' }, h('td', { colspan: '6', class: 'empty' }, 'Nothing logged yet.')));
+    }
+    next = page?.next ?? null;
+    more.hidden = next === null;
+  }
+
+  more.addEventListener('click', () => act(more, async () => {
+    await load(false);
+    return 'Older entries loaded.';
+  }));
+  refresh.addEventListener('click', () => act(refresh, async () => {
+    await load(true);
+    return 'Audit log updated.';
+  }));
+
+  return { el, load };
+}
+
+/* ---------- full backup ---------- */
+
+function createFullBackupCard() {
+  const el = card('Full backup', { test: 'admin-full-backup-card', iconName: 'download' });
+  const download = button('Download full backup', { test: 'admin-full-backup', kind: 'primary', iconName: 'download' });
+  const status = h('p', { class: 'progress', test: 'admin-full-backup-status', 'aria-live': 'polite', hidden: true });
+  download.addEventListener('click', () => act(download, async () => {
+    const result = await downloadWithStatus(status, '/api/backup/full', {}, 'innkeeper-data.zip');
+    return `Full backup downloaded: ${result.name} (${formatBytes(result.bytes)}).`;
+  }));
+  el.append(
+    h('p', { class: 'muted' }, 'A zip of the whole data root: every account\'s folder and Innkeeper\'s '
+      + 'database. It can be large.'),
+    h('div', { class: 'toolbar' }, download),
+    status,
+  );
+  return el;
+}
+
+/* ---------- the view ---------- */
+
+export function createAdminView(ctx) {
+  const { el, heading, body } = viewFrame('admin', 'Admin', 'Accounts on this server and what happened to them.');
+
+  const audit = createAuditCard();
+  let users = null;
+
+  /** After any account change: reload the list and the newest audit entries. */
+  async function afterChange(handle) {
+    users?.forgetUsage(handle);
+    await Promise.all([
+      users?.load(),
+      audit.load(true).catch(() => {}),
+    ]);
+  }
+
+  if (!ctx.accounts) {
+    const off = card('Accounts', { test: 'admin-accounts-off-card', iconName: 'user' });
+    off.append(h('p', { class: 'hint-box', test: 'admin-accounts-off-hint' }, icon('info'), ACCOUNTS_OFF_HINT));
+    body.append(off);
+  }
+  if (ctx.info.fullBackup) body.append(createFullBackupCard());
+  if (ctx.accounts) {
+    users = createUsersCard(ctx, { afterChange });
+    body.append(createCreateCard(() => afterChange('')), users.el);
+  }
+  body.append(audit.el);
+
+  let auditLoaded = false;
+  /** The account list is reloaded on every visit; the audit log once (then Refresh / Load more). */
+  async function show() {
+    const tasks = [];
+    if (users) {
+      tasks.push(users.load().catch((err) => showStatus(`Could not load the accounts: ${describeError(err)}`, 'error')));
+    }
+    if (!auditLoaded) {
+      tasks.push(audit.load(true).then(() => {
+        auditLoaded = true;
+      }, (err) => showStatus(`Could not load the audit log: ${describeError(err)}`, 'error')));
+    }
+    await Promise.all(tasks);
+  }
+
+  return { el, heading, title: 'Admin', show };
+}

@@ -1,0 +1,199 @@
+/**
+ * The app page (/): header, navigation and the views.
+ *
+ * Views are built once and switched by the URL hash (#home, #account,
+ * #admin), so a reload or the back button keeps people where they were and
+ * unsaved edits in one view survive a visit to another. The admin view is
+ * only built for admins: non-admins get neither its menu entry nor its DOM.
+ */
+
+import { api, getJson, loadServerInfo, forgetCsrfToken, ApiError } from './api.js';
+import { h } from './dom.js';
+import { icon } from './icons.js';
+import { avatarImage, setAvatarSource } from './avatar.js';
+import { act, setBusy, withBusy, showStatus, describeError, onForbidden } from './status.js';
+import { confirmDialog } from './dialog.js';
+import { createHomeView } from './home.js';
+import { createAccountView } from './account.js';
+import { createAdminView } from './admin.js';
+
+const nav = document.getElementById('nav');
+const userBox = document.getElementById('topbar-user');
+const main = document.getElementById('main');
+const footer = document.getElementById('footer');
+
+/**
+ * What every view shares: server facts, the current user, and a small event
+ * bus ('me' = profile changed, 'settings' = settings.json changed on the
+ * server, 'data' = the data folder changed).
+ */
+function createContext(info, me) {
+  const events = new EventTarget();
+  const ctx = {
+    info,
+    me,
+    /** Accounts are on (multi-user mode); off means everyone is default-user. */
+    accounts: info.accounts !== false,
+    on(name, listener) {
+      events.addEventListener(name, listener);
+    },
+    emit(name) {
+      events.dispatchEvent(new Event(name));
+    },
+    /** Reloads /api/users/me (after a name, avatar, password or settings change). */
+    async refreshMe() {
+      ctx.me = await getJson('/api/users/me');
+      ctx.emit('me');
+      return ctx.me;
+    },
+    /** Set by the home view: whether the settings editor holds unsaved edits. */
+    hasUnsavedSettings: () => false,
+    logout,
+  };
+  return ctx;
+}
+
+let ctx = null;
+const views = {};
+const links = {};
+
+/** Logs out (asking first if settings edits would be lost) and leaves the app. */
+async function logout(button) {
+  if (ctx.hasUnsavedSettings()) {
+    const ok = await confirmDialog({
+      title: 'Discard unsaved settings?',
+      message: 'Your edits to settings.json are not saved. Log out anyway?',
+      okLabel: 'Log out',
+      danger: true,
+    });
+    if (!ok) {
+      showStatus('Still logged in.', 'info');
+      return;
+    }
+  }
+  await act(button, async () => {
+    await api('/api/users/logout');
+    forgetCsrfToken();
+    const target = ctx.info.sso && ctx.info.ssoLogoutUrl ? ctx.info.ssoLogoutUrl : '/login';
+    location.assign(target);
+    return 'Logged out.';
+  });
+}
+
+function renderUserBox() {
+  const { me } = ctx;
+  const avatar = avatarImage(me.avatar, { size: 32, className: 'avatar avatar-sm', test: 'header-avatar' });
+  const chip = h('a', { class: 'user-chip', href: '#account', test: 'header-account', title: 'Your account' },
+    avatar,
+    h('span', { class: 'user-chip-name', test: 'header-name' }, me.name || me.handle),
+    me.admin && ctx.accounts ? h('span', { class: 'badge', test: 'header-role' }, 'admin') : null);
+  const parts = [chip];
+  if (ctx.accounts) {
+    const button = h('button', { type: 'button', class: 'btn btn-ghost', test: 'logout' },
+      icon('logout'), h('span', { class: 'label-wide' }, 'Log out'));
+    button.setAttribute('aria-label', 'Log out');
+    button.addEventListener('click', () => logout(button));
+    parts.push(button);
+  }
+  userBox.replaceChildren(...parts);
+  ctx.on('me', () => {
+    setAvatarSource(avatar, ctx.me.avatar);
+    chip.querySelector('[data-test="header-name"]').textContent = ctx.me.name || ctx.me.handle;
+  });
+}
+
+function renderNav() {
+  const entries = [
+    ['home', 'Home', 'home'],
+    ['account', 'Account', 'user'],
+  ];
+  if (ctx.me.admin) entries.push(['admin', 'Admin', 'shield']);
+  nav.replaceChildren(h('ul', {}, entries.map(([name, label, iconName]) => {
+    const link = h('a', { href: `#${name}`, class: 'nav-link', test: `nav-${name}` }, icon(iconName), label);
+    links[name] = link;
+    return h('li', {}, link);
+  })));
+}
+
+/** Shows the view named by the hash (unknown or forbidden names fall back to home). */
+async function route({ focus = true } = {}) {
+  const name = location.hash.replace(/^#\/?/, '') || 'home';
+  const view = views[name] ?? views.home;
+  for (const [key, v] of Object.entries(views)) {
+    v.el.hidden = v !== view;
+    if (links[key]) {
+      if (v === view) links[key].setAttribute('aria-current', 'page');
+      else links[key].removeAttribute('aria-current');
+    }
+  }
+  document.title = `${view.title} · Innkeeper`;
+  if (focus) view.heading.focus({ preventScroll: false });
+  await withBusy(() => view.show());
+}
+
+/** After a 403: if the session itself is gone, say so and offer the way back in. */
+async function checkSession() {
+  const res = await fetch('/api/ping', { credentials: 'same-origin', cache: 'no-store' });
+  if (res.ok || document.querySelector('[data-test="session-ended"]')) return;
+  const banner = h('div', { class: 'banner banner-error', test: 'session-ended', role: 'alert' },
+    icon('warning'),
+    h('span', {}, 'Your session has ended. '),
+    h('a', { href: '/login', test: 'session-login' }, 'Log in again'));
+  document.body.prepend(banner);
+}
+
+function renderFooter() {
+  const parts = [];
+  if (ctx.info.version) parts.push(h('span', { test: 'server-version' }, `Innkeeper ${ctx.info.version}`));
+  if (!ctx.accounts) parts.push(h('span', { class: 'muted' }, 'Single-user mode'));
+  footer.replaceChildren(...parts);
+}
+
+function showBootError(err) {
+  const text = describeError(err);
+  main.replaceChildren(h('section', { class: 'card' },
+    h('h1', {}, 'Innkeeper could not start'),
+    h('p', { class: 'error', test: 'app-error', role: 'alert' }, text),
+    h('button', { type: 'button', class: 'btn', test: 'app-retry', onclick: () => location.reload() },
+      icon('refresh'), 'Try again')));
+  showStatus(text, 'error');
+}
+
+async function boot() {
+  setBusy(true);
+  try {
+    let info;
+    let me;
+    try {
+      [info, me] = await Promise.all([loadServerInfo(), getJson('/api/users/me')]);
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+        location.replace('/login');
+        return;
+      }
+      throw err;
+    }
+    ctx = createContext(info, me);
+    onForbidden(checkSession);
+    document.body.dataset.accounts = ctx.accounts ? 'on' : 'off';
+    document.body.dataset.role = me.admin ? 'admin' : 'user';
+
+    renderUserBox();
+    renderNav();
+    renderFooter();
+
+    views.home = createHomeView(ctx);
+    views.account = createAccountView(ctx);
+    if (me.admin) views.admin = createAdminView(ctx);
+    main.replaceChildren(...Object.values(views).map((v) => v.el));
+
+    window.addEventListener('hashchange', () => route());
+    await route({ focus: false });
+  } catch (err) {
+    showBootError(err);
+  } finally {
+    setBusy(false);
+  }
+}
+
+boot();
