@@ -565,10 +565,14 @@ fn start(dir: &Path) -> (Child, String, Vec<String>) {
     let mut lines = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
-            let _ = child.kill();
-            panic!("no URL line; printed so far: {lines:#?}")
-        });
+        let line = match rx.recv_timeout(left) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no URL line; printed so far: {lines:#?}")
+            }
+        };
         if let Some(url) = line.strip_prefix("Innkeeper is listening on ") {
             return (child, url.to_string(), lines);
         }

@@ -650,34 +650,35 @@ pub async fn import_into(app: &Arc<App>, opts: &ImportOptions) -> Result<Report,
     let writes: Vec<(UserRow, Action)> = plan.iter().filter(|(_, a)| a.writes()).cloned().collect();
     let now = app.clock.now_ms();
     if !writes.is_empty() {
-        app.store
-            .run(move |c| {
-                let tx = c.transaction()?;
-                for (row, action) in &writes {
-                    match action {
-                        Action::Create => {
-                            store::users::insert(&tx, row)?;
-                        }
-                        _ => store::users::replace(&tx, row)?,
+        // Through write_users, so a running App's in-memory account list
+        // (the first start's) sees the imported accounts.
+        app.write_users(move |c| {
+            let tx = c.transaction()?;
+            for (row, action) in &writes {
+                match action {
+                    Action::Create => {
+                        store::users::insert(&tx, row)?;
                     }
-                    let detail = match action {
-                        Action::Create => "imported from SillyTavern",
-                        _ => "imported from SillyTavern, replacing the existing account",
-                    };
-                    store::audit::insert(
-                        &tx,
-                        now,
-                        Some("(console)"),
-                        "user.import",
-                        Some(&row.handle),
-                        None,
-                        Some(detail),
-                    )?;
+                    _ => store::users::replace(&tx, row)?,
                 }
-                tx.commit()?;
-                Ok(())
-            })
-            .await?;
+                let detail = match action {
+                    Action::Create => "imported from SillyTavern",
+                    _ => "imported from SillyTavern, replacing the existing account",
+                };
+                store::audit::insert(
+                    &tx,
+                    now,
+                    Some("(console)"),
+                    "user.import",
+                    Some(&row.handle),
+                    None,
+                    Some(detail),
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
     }
 
     // Folders. A conflicting account keeps its own folder untouched.
