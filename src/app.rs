@@ -74,6 +74,8 @@ pub struct App {
     pub console: Console,
     pub whitelist: Vec<IpNet>,
     pub trusted_proxies: Vec<IpNet>,
+    /// Set when `ssl.enabled`: connections are TLS.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +89,8 @@ pub enum OpenError {
     Store(#[from] store::StoreError),
     #[error("{0}")]
     Hash(#[from] crate::accounts::password::HashError),
+    #[error("HTTPS: {0}")]
+    Tls(String),
     #[error("cannot prepare the folder of '{handle}': {source}")]
     Folder {
         handle: String,
@@ -119,7 +123,16 @@ impl App {
             },
             config.public_view(),
         );
+        let tls = if config.ssl.enabled {
+            Some(
+                crate::tls::load(&config.ssl.cert_path, &config.ssl.key_path)
+                    .map_err(OpenError::Tls)?,
+            )
+        } else {
+            None
+        };
         let app = App {
+            tls,
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_timeout),
             limits: Limits {
                 login_ip: Limiter::new(5, 60_000, clock.clone()),
@@ -171,6 +184,20 @@ impl App {
                 },
             )
         })?;
+        // A whole-root backup interrupted by a crash leaves its database copy.
+        for entry in std::fs::read_dir(&self.data_root)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(atomic::TEMP_PREFIX)
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         let users = self.store.run_blocking(|c| store::users::list(c))?;
         for u in &users {
             layout::ensure(&self.data_root, &u.handle, &u.name).map_err(|source| {
@@ -267,6 +294,32 @@ impl App {
     pub async fn resync(&self) -> Result<(), store::StoreError> {
         self.directory.invalidate();
         self.resync_sessions().await
+    }
+
+    /// What a whole-root archive holds: every file but the live database,
+    /// plus a consistent copy of it made with `VACUUM INTO`.
+    pub async fn full_backup_plan(&self) -> Result<crate::userdata::backup::ArchivePlan, AppError> {
+        let copy = self.data_root.join(format!(
+            "{}backup-{:016x}.db",
+            atomic::TEMP_PREFIX,
+            rand::random::<u64>()
+        ));
+        let target = copy.to_string_lossy().into_owned();
+        self.store
+            .run(move |c| {
+                c.execute("VACUUM INTO ?1", [target])?;
+                Ok(())
+            })
+            .await?;
+        Ok(crate::userdata::backup::ArchivePlan {
+            dir: self.data_root.clone(),
+            skip: crate::userdata::backup::DB_FILES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            extra: vec![(copy.clone(), store::DB_FILE.to_string())],
+            cleanup: vec![copy],
+        })
     }
 
     /// Drops cached sessions that console commands revoked meanwhile.

@@ -16,6 +16,7 @@ pub mod safety;
 pub mod server;
 pub mod sessions;
 pub mod store;
+pub mod tls;
 pub mod userdata;
 
 pub use server::serve;

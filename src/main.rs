@@ -65,6 +65,24 @@ enum Command {
         #[arg(long)]
         overwrite: bool,
     },
+    /// Write a zip of the whole data root (with a consistent copy of the
+    /// database) to a file.
+    Backup {
+        /// Back up the whole data root (the only kind the console makes).
+        #[arg(long)]
+        all: bool,
+        /// Where to write the zip.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// Restore a whole-root backup into an empty data root.
+    Restore {
+        /// The zip written by `innkeeper backup --all`.
+        file: PathBuf,
+        /// Restore even though the data root is not empty.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +160,8 @@ fn main() -> ExitCode {
                 dry_run,
                 overwrite,
             } => import(loaded.config, path, dry_run, overwrite).await,
+            Command::Backup { all, output } => backup(loaded.config, all, output).await,
+            Command::Restore { file, force } => restore(loaded.config, file, force),
         }
     });
     match result {
@@ -418,6 +438,47 @@ async fn import(
         .await
         .map_err(|e| format!("import failed: {e}"))?;
     print!("{report}");
+    Ok(())
+}
+
+async fn backup(config: Config, all: bool, output: PathBuf) -> Result<(), String> {
+    if !all {
+        return Err("only whole-root backups are made from the console: add --all".into());
+    }
+    let app = open(config)?;
+    let plan = app.full_backup_plan().await.map_err(|e| e.to_string())?;
+    let out = output.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        let tmp = out.with_extension("zip.partial");
+        let file = std::fs::File::create(&tmp)?;
+        let result =
+            innkeeper::userdata::backup::write_archive(&plan, std::io::BufWriter::new(file));
+        for f in &plan.cleanup {
+            let _ = std::fs::remove_file(f);
+        }
+        let mut writer = result?;
+        std::io::Write::flush(&mut writer)?;
+        writer
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()?;
+        std::fs::rename(&tmp, &out)?;
+        std::fs::metadata(&out).map(|m| m.len())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    println!("Wrote {} ({written} bytes).", output.display());
+    Ok(())
+}
+
+fn restore(config: Config, file: PathBuf, force: bool) -> Result<(), String> {
+    let n = innkeeper::userdata::restore::restore(&file, &config.data_root, force)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Restored {n} files into {}. Start the server to use them.",
+        config.data_root.display()
+    );
     Ok(())
 }
 

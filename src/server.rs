@@ -23,6 +23,28 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests in flight get this long to finish at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Serves HTTP/1.1 on one connection, plain or TLS, watched for shutdown.
+async fn serve_connection<S, H>(
+    io: S,
+    handler: H,
+    watcher: hyper_util::server::graceful::Watcher,
+) -> Result<(), String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: hyper::service::HttpService<hyper::body::Incoming> + Send + 'static,
+    H::Future: Send + 'static,
+    H::ResBody: Send + 'static,
+    <H::ResBody as hyper::body::Body>::Data: Send,
+    <H::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    H::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(io), handler);
+    watcher.watch(conn).await.map_err(|e| e.to_string())
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then drains.
 pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
     let service = warp::service(crate::http::routes(app.clone()));
@@ -49,13 +71,21 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
                     let mut svc = svc.clone();
                     async move { svc.call(req).await }
                 });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
-                    .serve_connection(TokioIo::new(stream), handler);
-                let conn = graceful.watch(conn);
+                let watcher = graceful.watcher();
+                let tls = app.tls.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    let result = match tls {
+                        None => serve_connection(stream, handler, watcher).await,
+                        Some(acceptor) => {
+                            // The handshake gets the same deadline as the headers.
+                            match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                                Ok(Ok(tls_stream)) => serve_connection(tls_stream, handler, watcher).await,
+                                Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
+                                Err(_) => Err("TLS handshake timed out".into()),
+                            }
+                        }
+                    };
+                    if let Err(e) = result {
                         tracing::debug!("connection from {peer} ended: {e}");
                     }
                 });

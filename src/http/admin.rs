@@ -131,3 +131,21 @@ pub async fn audit(ctx: &mut Ctx) -> Result<Response, AppError> {
         .flatten();
     Ok(reply::json(&json!({ "entries": entries, "next": next })))
 }
+
+/// `POST /api/backup/full`: a zip of the whole data root with a consistent
+/// copy of the database, when `backups.allowFullDataBackup` is on.
+pub async fn full_backup(ctx: &mut Ctx) -> Result<Response, AppError> {
+    admin_body(ctx).await?;
+    if !ctx.app.config.backups.allow_full_data_backup {
+        return Err(AppError::forbidden(
+            "Full data backups are off: set backups.allowFullDataBackup in config.yaml",
+        ));
+    }
+    let plan = ctx.app.full_backup_plan().await?;
+    let stamp = crate::userdata::snapshots::stamp(ctx.app.clock.now_ms());
+    ctx.app.audit(&ctx.actor(), "backup.full", None, None).await;
+    Ok(crate::http::users::zip_response(
+        crate::userdata::backup::stream(plan),
+        &format!("innkeeper-data-{stamp}.zip"),
+    ))
+}

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod assets;
 pub mod context;
 pub mod files;
+pub mod outside_auth;
 pub mod public;
 pub mod reply;
 pub mod request;

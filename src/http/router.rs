@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::error::AppError;
 use crate::http::context::Ctx;
 use crate::http::request::Req;
-use crate::http::{admin, assets, files, public, reply, settings, users};
+use crate::http::{admin, assets, files, outside_auth, public, reply, settings, users};
 
 pub async fn handle(app: Arc<App>, req: Req) -> Response {
     match route(app, req).await {
@@ -35,6 +35,7 @@ async fn route(app: Arc<App>, req: Req) -> Result<Response, AppError> {
     }
     let path = req.path.clone();
     let mut ctx = Ctx::resolve(app, req).await?;
+    outside_auth::apply(&mut ctx).await?;
     let resp = if get {
         get_route(&mut ctx, &path).await?
     } else if ctx.req.method == Method::POST {
@@ -111,6 +112,7 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/slugify" => admin::slugify(ctx).await,
         "users/clear-limits" => admin::clear_limits(ctx).await,
         "audit/list" => admin::audit(ctx).await,
+        "backup/full" => admin::full_backup(ctx).await,
         _ => Ok(not_found()),
     }
 }

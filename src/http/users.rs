@@ -135,6 +135,7 @@ pub async fn backup(ctx: &mut Ctx) -> Result<Response, AppError> {
         dir,
         skip: Vec::new(),
         extra: Vec::new(),
+        cleanup: Vec::new(),
     });
     let actor = ctx.actor();
     ctx.app

@@ -32,7 +32,14 @@ pub struct ArchivePlan {
     pub dir: PathBuf,
     pub skip: Vec<String>,
     pub extra: Vec<(PathBuf, String)>,
+    /// Files removed once the archive is written (a database copy made
+    /// for this archive).
+    pub cleanup: Vec<PathBuf>,
 }
+
+/// Database files left out of a whole-root archive (a consistent copy goes
+/// in instead).
+pub const DB_FILES: &[&str] = &["innkeeper.db", "innkeeper.db-wal", "innkeeper.db-shm"];
 
 /// Starts writing the archive and returns its byte stream. A client that
 /// goes away stops the writer at its next chunk.
@@ -45,7 +52,11 @@ pub fn stream(
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
         };
-        if let Err(e) = write_archive(&plan, writer) {
+        let result = write_archive(&plan, writer);
+        for f in &plan.cleanup {
+            let _ = std::fs::remove_file(f);
+        }
+        if let Err(e) = result {
             if e.kind() != io::ErrorKind::BrokenPipe {
                 tracing::warn!("backup of {} failed: {e}", plan.dir.display());
                 let _ = tx.blocking_send(Err(e));
@@ -85,10 +96,11 @@ fn collect(
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
-        if dir == base
-            && skip
-                .iter()
-                .any(|s| entry.file_name().to_string_lossy() == *s)
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // Unfinished atomic writes are never part of a backup.
+        if name.starts_with(super::atomic::TEMP_PREFIX)
+            || (dir == base && skip.iter().any(|s| name == *s))
         {
             continue;
         }
@@ -229,6 +241,7 @@ mod tests {
             dir: dir.path().to_path_buf(),
             skip: vec!["skip.db".into()],
             extra: vec![],
+            cleanup: vec![],
         };
         let bytes = write_archive(&plan, Vec::new()).unwrap();
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();

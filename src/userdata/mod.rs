@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod backup;
 pub mod layout;
+pub mod restore;
 pub mod safe_path;
 pub mod settings;
 pub mod snapshots;
