@@ -1,0 +1,212 @@
+//! The login page: list and discreet styles, a wrong password, recovery
+//! with the code from the server console, auto-login, and accounts off.
+
+use serde_json::json;
+
+use crate::common::Server;
+use crate::support::{t, Browser};
+
+fn card(handle: &str) -> String {
+    format!("{}[data-handle=\"{handle}\"]", t("login-user-card"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_login_with_a_password() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let b = Browser::start("list_login_with_a_password", &s.base).await;
+
+    b.goto("/login").await;
+    b.wait_login_page().await;
+    assert!(b.visible(&t("login-user-list")).await);
+    assert_eq!(
+        b.count(&t("login-user-card")).await,
+        2,
+        "default-user and alice"
+    );
+    assert_eq!(
+        b.attr(&card("alice"), "data-password").await.as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        b.count(&format!("{} {}", card("alice"), t("login-user-lock")))
+            .await,
+        1
+    );
+    assert_eq!(
+        b.attr(&card("default-user"), "data-password")
+            .await
+            .as_deref(),
+        Some("0")
+    );
+    assert!(b.text(&card("alice")).await.contains("alice name"));
+
+    b.click(&card("alice")).await;
+    b.wait_attr(&t("login-chosen"), "data-handle", "alice")
+        .await;
+    assert!(b.visible(&t("login-password")).await);
+    assert!(!b.visible(&t("login-user-list")).await);
+    b.fill(&t("login-password"), "pw-alice").await;
+    b.click(&t("login-submit")).await;
+    b.wait_view("home").await;
+
+    assert_eq!(b.text(&t("header-name")).await, "alice name");
+    assert_eq!(
+        b.js("return document.body.dataset.role;").await,
+        json!("user")
+    );
+    assert_eq!(b.me().await["handle"], "alice");
+    b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discreet_login_with_handle_and_password() {
+    let s = Server::start_with(|c| c.enable_discreet_login = true).await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let b = Browser::start("discreet_login_with_handle_and_password", &s.base).await;
+
+    b.goto("/login").await;
+    b.wait_login_page().await;
+    assert_eq!(b.count(&t("login-user-list")).await, 0, "no account list");
+    assert_eq!(b.count(&t("login-user-card")).await, 0);
+    assert!(b.visible(&t("discreet-handle")).await);
+    assert!(b.visible(&t("login-password")).await);
+    assert!(
+        !b.text("body").await.contains("alice name"),
+        "no name is revealed"
+    );
+
+    // Handles are lowercase: what people type is cleaned up.
+    b.fill(&t("discreet-handle"), " Alice ").await;
+    b.fill(&t("login-password"), "pw-alice").await;
+    b.click(&t("login-submit")).await;
+    b.wait_view("home").await;
+    assert_eq!(b.text(&t("header-name")).await, "alice name");
+    assert_eq!(b.me().await["handle"], "alice");
+    b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_is_shown_inline() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let b = Browser::start("wrong_password_is_shown_inline", &s.base).await;
+
+    b.goto("/login").await;
+    b.wait_login_page().await;
+    assert!(
+        !b.visible(&t("login-error")).await,
+        "no error before trying"
+    );
+    b.click(&card("alice")).await;
+    b.fill(&t("login-password"), "not-it").await;
+    let st = b.act(&t("login-submit")).await;
+    assert_eq!(st.kind, "error");
+    assert_eq!(st.text, "Incorrect credentials");
+    assert!(b.visible(&t("login-error")).await);
+    assert_eq!(b.text(&t("login-error")).await, "Incorrect credentials");
+    assert_eq!(b.js("return location.pathname;").await, json!("/login"));
+    b.shot_test().await;
+
+    // The right one still works from the same form.
+    b.fill(&t("login-password"), "pw-alice").await;
+    b.click(&t("login-submit")).await;
+    b.wait_view("home").await;
+    assert_eq!(b.me().await["handle"], "alice");
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_with_the_code_from_the_console() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let b = Browser::start("recovery_with_the_code_from_the_console", &s.base).await;
+
+    b.goto("/login").await;
+    b.wait_login_page().await;
+    b.click(&card("alice")).await;
+    b.click(&t("forgot-link")).await;
+    b.wait_visible(&t("recover-handle")).await;
+    assert_eq!(b.prop(&t("recover-handle"), "value").await, json!("alice"));
+    assert_eq!(
+        b.attr(&t("recover-hint"), "data-state").await.as_deref(),
+        Some("idle")
+    );
+
+    let st = b.act(&t("recover-request")).await;
+    assert_eq!(st.kind, "ok", "{st:?}");
+    assert_eq!(
+        b.attr(&t("recover-hint"), "data-state").await.as_deref(),
+        Some("sent")
+    );
+    let code = s.last_code("Password recovery code:", "alice");
+    assert_eq!(code.len(), 4, "a 4-digit code: {code}");
+
+    // A wrong code first: the message shows inline and nothing changes.
+    let wrong = format!("{:04}", (code.parse::<u32>().unwrap() + 1) % 10_000);
+    b.fill(&t("recover-code"), &wrong).await;
+    b.fill(&t("recover-new-password"), "pw-new").await;
+    let st = b.act(&t("recover-submit")).await;
+    assert_eq!(st.kind, "error");
+    assert_eq!(b.text(&t("recover-error")).await, "Incorrect code");
+
+    b.fill(&t("recover-code"), &code).await;
+    b.click(&t("recover-submit")).await;
+    b.wait_view("home").await;
+    assert_eq!(b.me().await["handle"], "alice");
+    b.shot_test().await;
+
+    // The server agrees: the new password works.
+    s.login("alice", "pw-new").await;
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_login_with_one_passwordless_user() {
+    let s = Server::start().await;
+    let b = Browser::start("auto_login_with_one_passwordless_user", &s.base).await;
+    b.goto("/login").await;
+    b.wait_view("home").await;
+    assert_eq!(b.me().await["handle"], "default-user");
+    assert_eq!(b.text(&t("home-greeting")).await, "Welcome, User.");
+    assert_eq!(b.count(&t("login-user-list")).await, 0);
+    b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_off_hides_login_and_explains() {
+    let s = Server::start_with(|c| c.enable_user_accounts = false).await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let b = Browser::start("accounts_off_hides_login_and_explains", &s.base).await;
+
+    // The login page sends people straight into the app.
+    b.goto("/login").await;
+    b.wait_view("home").await;
+    assert_eq!(
+        b.js("return document.body.dataset.accounts;").await,
+        json!("off")
+    );
+    assert_eq!(
+        b.count(&t("logout")).await,
+        0,
+        "no log out without accounts"
+    );
+    assert_eq!(b.count(&t("login-password")).await, 0);
+
+    b.open_view("account").await;
+    assert_eq!(b.count(&t("account-logout")).await, 0);
+    assert_eq!(b.count(&t("password-card")).await, 0, "no password box");
+    assert!(b.visible(&t("accounts-off-hint")).await);
+    assert!(!b.text(&t("accounts-off-hint")).await.is_empty());
+    b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}
