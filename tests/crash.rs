@@ -629,3 +629,33 @@ async fn random_kills_lose_no_acknowledged_write() {
         began.elapsed().as_secs_f64()
     );
 }
+
+/// Temp files a crash left anywhere under the data root — in the folder of
+/// an account deleted since, or a database copy of an interrupted full
+/// backup — are gone after a start; other files stay.
+#[test]
+fn start_sweeps_temp_files_from_the_whole_root() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.yaml"), child::FAST_CONFIG).unwrap();
+    let data = dir.path().join("data");
+    let orphans = [
+        data.join(format!("{TEMP_PREFIX}backup-0123456789abcdef.db")),
+        data.join("gone-user")
+            .join(format!("{TEMP_PREFIX}settings.json-1")),
+        data.join("gone-user/backups")
+            .join(format!("{TEMP_PREFIX}snapshot-2")),
+        data.join("default-user/chats")
+            .join(format!("{TEMP_PREFIX}x")),
+    ];
+    for p in &orphans {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "half").unwrap();
+    }
+    std::fs::write(data.join("gone-user/keep.json"), "{}").unwrap();
+    let server = ChildServer::start(dir.path()).expect("starts");
+    for p in &orphans {
+        assert!(!p.exists(), "{} left", p.display());
+    }
+    assert!(data.join("gone-user/keep.json").is_file());
+    assert!(server.stop().is_some_and(|s| s.success()));
+}

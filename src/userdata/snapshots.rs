@@ -39,39 +39,53 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Writes `content` as a new snapshot in `backups_dir`, named for `stamp`
 /// (`YYYYMMDD-HHMMSS`), adding `_2`, `_3`… when the name is taken.
+///
+/// The content goes to a temp file first (written and fsynced), which is
+/// then hard-linked under the snapshot's name: the link fails when the name
+/// exists, so nothing is overwritten, and a crash never leaves a torn or
+/// empty snapshot (only a temp file, swept at start).
 pub fn write_new(
     backups_dir: &Path,
     handle: &str,
     stamp: &str,
     content: &[u8],
 ) -> io::Result<Written> {
-    for n in 1..1000u32 {
-        let name = if n == 1 {
-            format!("settings_{handle}_{stamp}.json")
-        } else {
-            format!("settings_{handle}_{stamp}_{n}.json")
-        };
-        let path = backups_dir.join(&name);
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut file) => {
-                let result = file.write_all(content).and_then(|_| file.sync_all());
-                if let Err(e) = result {
-                    drop(file);
-                    let _ = std::fs::remove_file(&path);
-                    return Err(e);
+    let tmp = backups_dir.join(format!(
+        "{}snapshot-{:016x}",
+        super::atomic::TEMP_PREFIX,
+        rand::random::<u64>()
+    ));
+    let result = (|| {
+        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        file.write_all(content)?;
+        file.sync_all()?;
+        drop(file);
+        for n in 1..1000u32 {
+            let name = if n == 1 {
+                format!("settings_{handle}_{stamp}.json")
+            } else {
+                format!("settings_{handle}_{stamp}_{n}.json")
+            };
+            match std::fs::hard_link(&tmp, backups_dir.join(&name)) {
+                Ok(()) => {
+                    std::fs::remove_file(&tmp)?;
+                    super::atomic::sync_dir(backups_dir)?;
+                    return Ok(Written {
+                        name,
+                        size: content.len() as i64,
+                        sha256: sha256_hex(content),
+                    });
                 }
-                super::atomic::sync_dir(backups_dir)?;
-                return Ok(Written {
-                    name,
-                    size: content.len() as i64,
-                    sha256: sha256_hex(content),
-                });
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
         }
+        Err(io::Error::other("too many snapshots in one second"))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    Err(io::Error::other("too many snapshots in one second"))
+    result
 }
 
 /// Local-time stamp for a snapshot name.
