@@ -207,14 +207,12 @@ impl App {
                 }
             })?;
         }
-        for u in &users {
-            if let Some(dir) = layout::user_dir(&self.data_root, &u.handle) {
-                match atomic::sweep_temp_files(&dir) {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!("removed {n} unfinished temp file(s) in {}", u.handle),
-                    Err(e) => tracing::warn!("could not sweep temp files of {}: {e}", u.handle),
-                }
-            }
+        // The whole root: folders of deleted accounts and database copies
+        // of an interrupted full backup can hold temp files too.
+        match atomic::sweep_temp_files(&self.data_root) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("removed {n} unfinished temp file(s) from the data root"),
+            Err(e) => tracing::warn!("could not sweep temp files: {e}"),
         }
         Ok(())
     }
