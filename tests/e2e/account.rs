@@ -1,1 +1,271 @@
-//! placeholder
+//! The account view: name, picture, password, snapshots, backup and the
+//! settings reset.
+
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::Server;
+use crate::support::{login_list, png, png_size, t, zip_names, Browser};
+
+fn snapshot_rows() -> String {
+    t("snapshot-row")
+}
+
+/// The settings.json of `handle` as JSON, read from disk.
+fn settings_on_disk(s: &Server, handle: &str) -> Value {
+    let text =
+        std::fs::read_to_string(s.user_dir(handle).join("settings.json")).expect("settings.json");
+    serde_json::from_str(&text).expect("settings.json is JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_name_avatar_and_password() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let b = Browser::start("change_name_avatar_and_password", &s.base).await;
+    login_list(&b, "alice", Some("pw-alice")).await;
+    b.open_view("account").await;
+    assert_eq!(b.text(&t("account-handle")).await, "alice");
+    assert_eq!(
+        b.attr(&t("account-role"), "data-role").await.as_deref(),
+        Some("user")
+    );
+
+    // Name: edited in place, saved, shown in the header.
+    b.fill(&t("account-name"), "Alice Liddell").await;
+    let msg = b.act_ok(&t("account-name-save")).await;
+    assert_eq!(msg, "Display name saved.");
+    assert_eq!(b.text(&t("header-name")).await, "Alice Liddell");
+    let row = s.app.find_user("alice").await.unwrap().unwrap();
+    assert_eq!(row.name, "Alice Liddell");
+
+    // Picture: a 90×60 PNG through the file input, cropped to a square.
+    assert!(!b.visible(&t("avatar-cropper")).await);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wide.png");
+    std::fs::write(&file, png(90, 60)).unwrap();
+    let before = b.seq().await;
+    b.find(&t("avatar-file"))
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose the file");
+    let st = b.status_after(before).await;
+    assert_eq!(st.kind, "ok", "{st:?}");
+    assert!(b.visible(&t("avatar-cropper")).await);
+    assert!(b.visible(&t("avatar-preview")).await);
+    // Move the square with the keyboard, as the crop canvas allows.
+    b.find(&t("avatar-crop"))
+        .await
+        .send_keys("\u{e014}\u{e014}")
+        .await
+        .expect("arrow keys on the crop");
+    let msg = b.act_ok(&t("avatar-save")).await;
+    assert_eq!(msg, "Your picture was saved.");
+    assert!(!b.visible(&t("avatar-cropper")).await);
+
+    let me = b.me().await;
+    let avatar = me["avatar"].as_str().unwrap().to_string();
+    let b64 = avatar
+        .strip_prefix("data:image/png;base64,")
+        .unwrap_or_else(|| panic!("a PNG data URL, got {}", &avatar[..avatar.len().min(40)]));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    assert_eq!(png_size(&bytes), (60, 60), "cropped to the largest square");
+    assert_eq!(b.prop(&t("header-avatar"), "src").await, json!(avatar));
+    assert_eq!(b.prop(&t("account-avatar"), "src").await, json!(avatar));
+
+    // Password: change it, log out, and in with the new one.
+    assert_eq!(
+        b.attr(&t("password-state"), "data-state").await.as_deref(),
+        Some("locked")
+    );
+    b.fill(&t("password-old"), "pw-alice").await;
+    b.fill(&t("password-new"), "pw-changed").await;
+    let msg = b.act_ok(&t("password-save")).await;
+    assert!(msg.starts_with("Password changed."), "{msg}");
+    b.shot_test().await;
+
+    b.click(&t("logout")).await;
+    b.wait_login_page().await;
+    let mut c = s.client();
+    let (status, _) = c
+        .post(
+            "/api/users/login",
+            json!({ "handle": "alice", "password": "pw-alice" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the old password is gone");
+    login_list(&b, "alice", Some("pw-changed")).await;
+    assert_eq!(b.text(&t("header-name")).await, "Alice Liddell");
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_view_and_restore_a_snapshot() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let mut c = s.login("alice", "pw-alice").await;
+    // The first save is snapshotted automatically; the second is not (too soon).
+    for marker in ["first", "second"] {
+        let (status, body) = c
+            .post("/api/settings/save", json!({ "marker": marker }))
+            .await;
+        assert!(status.is_success(), "{body}");
+    }
+
+    let b = Browser::start("create_view_and_restore_a_snapshot", &s.base).await;
+    login_list(&b, "alice", Some("pw-alice")).await;
+    b.open_view("account").await;
+    assert_eq!(b.count(&snapshot_rows()).await, 1);
+    let first = b
+        .attr(&snapshot_rows(), "data-name")
+        .await
+        .expect("a snapshot name");
+    assert!(first.starts_with("settings_alice_"), "{first}");
+
+    let msg = b.act_ok(&t("snapshot-create")).await;
+    assert_eq!(msg, "Snapshot taken.");
+    assert_eq!(b.count(&snapshot_rows()).await, 2);
+    let newest = b.attr(&snapshot_rows(), "data-name").await.unwrap();
+    assert_ne!(newest, first, "newest first");
+    // Nothing changed since: the server keeps no second copy, and says so.
+    let msg = b.act_ok(&t("snapshot-create")).await;
+    assert!(msg.contains("nothing new"), "{msg}");
+    assert_eq!(b.count(&snapshot_rows()).await, 2);
+
+    // The settings change afterwards (as SillyTavern would save them).
+    let (status, _) = c
+        .post("/api/settings/save", json!({ "marker": "third" }))
+        .await;
+    assert!(status.is_success());
+
+    // View: the content of the older snapshot, pretty-printed.
+    let view = format!("{}[data-name=\"{first}\"]", t("snapshot-view"));
+    b.act_ok(&view).await;
+    assert!(b.visible(&t("snapshot-viewer")).await);
+    assert_eq!(
+        b.attr(&t("snapshot-viewer"), "data-name").await,
+        Some(first.clone())
+    );
+    let content = b.text(&t("snapshot-content")).await;
+    assert!(content.contains("\"marker\": \"first\""), "{content}");
+
+    // Restore asks first; cancelling changes nothing.
+    let restore = format!("{}[data-name=\"{first}\"]", t("snapshot-restore"));
+    let before = b.seq().await;
+    b.click(&restore).await;
+    b.wait_dialog("snapshot-restore").await;
+    b.click(&t("confirm-cancel")).await;
+    let st = b.status_after(before).await;
+    assert_eq!(
+        (st.kind.as_str(), st.text.as_str()),
+        ("info", "Nothing restored.")
+    );
+    assert_eq!(b.count(&t("confirm-dialog")).await, 0);
+    assert_eq!(settings_on_disk(&s, "alice")["marker"], "third");
+
+    let before = b.seq().await;
+    b.click(&restore).await;
+    b.confirm("snapshot-restore").await;
+    let st = b.status_after(before).await;
+    assert_eq!(st.kind, "ok", "{st:?}");
+    assert!(st.text.starts_with("Settings restored"), "{st:?}");
+    assert_eq!(settings_on_disk(&s, "alice")["marker"], "first");
+    // The settings of the moment ("third") were kept as one more snapshot first.
+    assert_eq!(b.count(&snapshot_rows()).await, 3);
+    b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_a_backup() {
+    let s = Server::start().await;
+    s.create_user("alice", None, false).await;
+    let b = Browser::start("download_a_backup", &s.base).await;
+    login_list(&b, "alice", None).await;
+    b.open_view("account").await;
+
+    let msg = b.act_ok(&t("backup-download")).await;
+    assert!(msg.starts_with("Backup downloaded: alice-"), "{msg}");
+    assert_eq!(
+        b.attr(&t("backup-status"), "data-state").await.as_deref(),
+        Some("done")
+    );
+    let bytes: u64 = b
+        .attr(&t("backup-status"), "data-bytes")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let zip = b.wait_download("alice-", ".zip").await;
+    assert_eq!(std::fs::metadata(&zip).unwrap().len(), bytes);
+    let names = zip_names(&zip);
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "settings.json" || n.ends_with("/settings.json")),
+        "{names:?}"
+    );
+    b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_settings_with_password_confirmation() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let mut c = s.login("alice", "pw-alice").await;
+    let (status, _) = c
+        .post("/api/settings/save", json!({ "marker": "custom" }))
+        .await;
+    assert!(status.is_success());
+
+    let b = Browser::start("reset_settings_with_password_confirmation", &s.base).await;
+    login_list(&b, "alice", Some("pw-alice")).await;
+    b.open_view("account").await;
+    assert!(b.visible(&t("reset-settings-password")).await);
+
+    // No password: a client-side check, no dialog.
+    let st = b.act(&t("reset-settings-submit")).await;
+    assert_eq!(st.kind, "error");
+    assert_eq!(
+        b.text(&t("reset-settings-error")).await,
+        "Enter your password to confirm."
+    );
+    assert_eq!(b.count(&t("confirm-dialog")).await, 0);
+
+    // A wrong password: the server says so, inline.
+    b.fill(&t("reset-settings-password"), "not-it").await;
+    let before = b.seq().await;
+    b.click(&t("reset-settings-submit")).await;
+    b.confirm("reset-settings").await;
+    let st = b.status_after(before).await;
+    assert_eq!(st.kind, "error");
+    assert_eq!(
+        b.text(&t("reset-settings-error")).await,
+        "Incorrect password"
+    );
+    assert_eq!(settings_on_disk(&s, "alice")["marker"], "custom");
+
+    b.fill(&t("reset-settings-password"), "pw-alice").await;
+    let before = b.seq().await;
+    b.click(&t("reset-settings-submit")).await;
+    b.confirm("reset-settings").await;
+    let st = b.status_after(before).await;
+    assert_eq!(st.kind, "ok", "{st:?}");
+    assert!(!b.visible(&t("reset-settings-error")).await);
+    assert!(
+        settings_on_disk(&s, "alice").get("marker").is_none(),
+        "back to the defaults"
+    );
+    b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}

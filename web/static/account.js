@@ -350,9 +350,13 @@ function createSnapshotsCard(ctx) {
   }
 
   create.addEventListener('click', () => act(create, async () => {
+    const before = Number(el.dataset.count ?? 0);
     await api('/api/settings/make-snapshot');
     await load();
-    return 'Snapshot taken.';
+    // The server keeps no copy of settings identical to the newest snapshot.
+    return Number(el.dataset.count) > before
+      ? 'Snapshot taken.'
+      : 'Your settings are the same as in the newest snapshot, so there was nothing new to keep.';
   }));
   refresh.addEventListener('click', () => act(refresh, async () => {
     await load();
