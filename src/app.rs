@@ -76,6 +76,9 @@ pub struct App {
     pub trusted_proxies: Vec<IpNet>,
     /// Set when `ssl.enabled`: connections are TLS.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Held while an account's row and folder change together (create,
+    /// delete, account reset), so a purge never races a re-creation.
+    pub account_lock: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +136,7 @@ impl App {
         };
         let app = App {
             tls,
+            account_lock: tokio::sync::Mutex::new(()),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_timeout),
             limits: Limits {
                 login_ip: Limiter::new(5, 60_000, clock.clone()),

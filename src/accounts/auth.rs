@@ -311,6 +311,7 @@ impl App {
             self.limits.reset_account.fail(&key);
             return Err(AppError::bad(INCORRECT_CODE));
         }
+        let _lifecycle = self.account_lock.lock().await;
         let root = self.data_root.clone();
         let (h, n) = (user.handle.clone(), user.name.clone());
         tokio::task::spawn_blocking(move || {

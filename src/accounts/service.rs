@@ -110,6 +110,7 @@ impl App {
             avatar: None,
             persona_avatar: None,
         };
+        let lifecycle = self.account_lock.lock().await;
         let inserted = {
             let row = row.clone();
             self.write_users(move |c| store::users::insert(c, &row))
@@ -130,6 +131,7 @@ impl App {
         }
         self.reindex_snapshots(&handle).await?;
         self.refresh_persona_avatar(&handle).await?;
+        drop(lifecycle);
         self.audit(
             actor,
             "user.create",
@@ -175,6 +177,7 @@ impl App {
             fields! { "handle" => target, "purge" => purge },
         )
         .await?;
+        let lifecycle = self.account_lock.lock().await;
         self.sessions.revoke_user(target, None).await?;
         let h = target.to_string();
         self.write_users(move |c| {
@@ -195,6 +198,7 @@ impl App {
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))??;
         }
+        drop(lifecycle);
         self.audit(
             actor,
             "user.delete",
