@@ -1,1 +1,321 @@
-//! placeholder
+//! The admin view: every action on accounts, the audit log, and what a
+//! non-admin does (not) see.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::{forwarding, Server};
+use crate::support::{in_row, login_list, t, zip_names, Browser};
+
+fn row(handle: &str) -> String {
+    format!("{}[data-handle=\"{handle}\"]", t("admin-user-row"))
+}
+
+/// A server with an admin (boss) and two users, and a browser logged in as boss on the admin view.
+async fn admin_session(test: &str) -> (Server, Browser) {
+    let s = Server::start_with(forwarding).await;
+    s.create_user("boss", Some("pw-boss"), true).await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    s.create_user("bob", Some("pw-bob"), false).await;
+    let b = Browser::start(test, &s.base).await;
+    login_list(&b, "boss", Some("pw-boss")).await;
+    assert_eq!(b.text(&t("header-role")).await, "admin");
+    b.open_view("admin").await;
+    (s, b)
+}
+
+/// Clicks a per-row button and expects an `ok` status.
+async fn row_action(b: &Browser, handle: &str, name: &str) -> String {
+    b.act_ok(&in_row(handle, name)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_creates_enables_and_promotes() {
+    let (s, b) = admin_session("admin_creates_enables_and_promotes").await;
+    assert_eq!(b.text(&t("admin-user-count")).await, "4 accounts");
+    // Every row's usage has arrived once the page is idle.
+    assert_eq!(
+        b.count(&format!("{}[data-state=\"done\"]", t("admin-usage")))
+            .await,
+        4
+    );
+    // Own row: disable, demote and delete are not offered.
+    for name in ["admin-disable", "admin-demote", "admin-delete"] {
+        assert_eq!(
+            b.prop(&in_row("boss", name), "disabled").await,
+            json!(true),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        b.prop(&in_row("default-user", "admin-delete"), "disabled")
+            .await,
+        json!(true)
+    );
+
+    // Create: the handle is suggested from the name by the server's slugify.
+    b.fill(&t("admin-create-name"), "Zoë Quinn").await;
+    b.wait_idle().await;
+    let expected = innkeeper::accounts::handle::slugify("Zoë Quinn").unwrap();
+    assert_eq!(expected, "zoe-quinn");
+    assert_eq!(
+        b.prop(&t("admin-create-handle"), "value").await,
+        json!(expected)
+    );
+    b.fill(&t("admin-create-password"), "pw-zoe").await;
+    let msg = b.act_ok(&t("admin-create-submit")).await;
+    assert_eq!(msg, "Account zoe-quinn created.");
+    assert_eq!(
+        b.text(&in_row("zoe-quinn", "admin-user-name")).await,
+        "Zoë Quinn"
+    );
+    assert_eq!(
+        b.attr(&in_row("zoe-quinn", "admin-password-state"), "data-state")
+            .await
+            .as_deref(),
+        Some("locked")
+    );
+    assert_eq!(
+        b.prop(&t("admin-create-name"), "value").await,
+        json!(""),
+        "the form is cleared"
+    );
+    let zoe = s
+        .app
+        .find_user("zoe-quinn")
+        .await
+        .unwrap()
+        .expect("created");
+    assert_eq!(zoe.name, "Zoë Quinn");
+    assert!(!zoe.admin && zoe.enabled && zoe.password.is_some());
+    s.login("zoe-quinn", "pw-zoe").await;
+
+    // Taken handle: the server's message, inline.
+    b.fill(&t("admin-create-name"), "Alice").await;
+    b.wait_idle().await;
+    assert_eq!(
+        b.prop(&t("admin-create-handle"), "value").await,
+        json!("alice")
+    );
+    let st = b.act(&t("admin-create-submit")).await;
+    assert_eq!(st.kind, "error");
+    assert_eq!(
+        b.text(&t("admin-create-error")).await,
+        "User already exists"
+    );
+
+    // Disable, then enable.
+    row_action(&b, "alice", "admin-disable").await;
+    assert_eq!(
+        b.attr(&row("alice"), "data-enabled").await.as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        b.attr(&in_row("alice", "admin-enabled"), "data-state")
+            .await
+            .as_deref(),
+        Some("disabled")
+    );
+    assert!(!s.app.find_user("alice").await.unwrap().unwrap().enabled);
+    let mut c = s.client();
+    let (status, body) = c
+        .post(
+            "/api/users/login",
+            json!({ "handle": "alice", "password": "pw-alice" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"], "User is disabled");
+    row_action(&b, "alice", "admin-enable").await;
+    assert_eq!(
+        b.attr(&row("alice"), "data-enabled").await.as_deref(),
+        Some("1")
+    );
+    assert!(s.app.find_user("alice").await.unwrap().unwrap().enabled);
+
+    // Promote, then demote.
+    row_action(&b, "alice", "admin-promote").await;
+    assert_eq!(
+        b.attr(&row("alice"), "data-admin").await.as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        b.attr(&in_row("alice", "admin-role"), "data-role")
+            .await
+            .as_deref(),
+        Some("admin")
+    );
+    assert!(s.app.find_user("alice").await.unwrap().unwrap().admin);
+    b.shot_test().await;
+    row_action(&b, "alice", "admin-demote").await;
+    assert_eq!(
+        b.attr(&row("alice"), "data-admin").await.as_deref(),
+        Some("0")
+    );
+    assert!(!s.app.find_user("alice").await.unwrap().unwrap().admin);
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_sets_passwords_downloads_backups_and_clears_limits() {
+    let (s, b) = admin_session("admin_sets_passwords_downloads_backups_and_clears_limits").await;
+
+    // Someone else's password: the dialog holds the new one, no old one asked.
+    b.click(&in_row("bob", "admin-password")).await;
+    b.wait_dialog("admin-password").await;
+    assert_eq!(b.count(&t("admin-password-old")).await, 0);
+    b.fill(&t("admin-password-new"), "bob-new").await;
+    let before = b.seq().await;
+    b.click(&t("confirm-ok")).await;
+    let st = b.status_after(before).await;
+    assert_eq!(
+        (st.kind.as_str(), st.text.as_str()),
+        ("ok", "New password set for bob.")
+    );
+    s.login("bob", "bob-new").await;
+
+    // Someone's backup.
+    let msg = row_action(&b, "bob", "admin-backup").await;
+    assert!(msg.starts_with("Backup of bob downloaded"), "{msg}");
+    assert_eq!(
+        b.attr(&in_row("bob", "admin-backup-status"), "data-state")
+            .await
+            .as_deref(),
+        Some("done")
+    );
+    let zip = b.wait_download("bob-", ".zip").await;
+    let names = zip_names(&zip);
+    assert!(
+        names.iter().any(|n| n.ends_with("settings.json")),
+        "{names:?}"
+    );
+
+    // Lock alice out (10 wrong passwords from 10 addresses), then clear it.
+    let mut c = s.client();
+    for i in 0..10 {
+        let a = c
+            .post_from(
+                &format!("10.9.0.{i}"),
+                "/api/users/login",
+                json!({ "handle": "alice", "password": "wrong" }),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    }
+    let login = json!({ "handle": "alice", "password": "pw-alice" });
+    let a = c
+        .post_from("10.9.1.1", "/api/users/login", login.clone())
+        .await;
+    assert_eq!(
+        a.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "alice is locked out"
+    );
+    let msg = row_action(&b, "alice", "admin-clear-limits").await;
+    assert_eq!(msg, "Login and recovery limits cleared for alice.");
+    let a = c.post_from("10.9.1.2", "/api/users/login", login).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_deletes_accounts_and_reads_the_audit_log() {
+    let (s, b) = admin_session("admin_deletes_accounts_and_reads_the_audit_log").await;
+
+    // Delete keeping the data folder; cancelling first changes nothing.
+    b.click(&in_row("bob", "admin-delete")).await;
+    b.wait_dialog("admin-delete").await;
+    let before = b.seq().await;
+    b.click(&t("confirm-cancel")).await;
+    assert_eq!(b.status_after(before).await.kind, "info");
+    assert_eq!(b.count(&row("bob")).await, 1);
+
+    b.click(&in_row("bob", "admin-delete")).await;
+    let before = b.seq().await;
+    b.confirm("admin-delete").await;
+    let st = b.status_after(before).await;
+    assert_eq!(st.text, "bob was deleted; their data folder was kept.");
+    assert_eq!(b.count(&row("bob")).await, 0);
+    assert!(s.app.find_user("bob").await.unwrap().is_none());
+    assert!(s.user_dir("bob").is_dir(), "the folder stays");
+
+    // Delete with "also delete their data".
+    b.click(&in_row("alice", "admin-delete")).await;
+    b.wait_dialog("admin-delete").await;
+    b.click(&t("admin-delete-purge")).await;
+    assert_eq!(
+        b.prop(&t("admin-delete-purge"), "checked").await,
+        json!(true)
+    );
+    let before = b.seq().await;
+    b.click(&t("confirm-ok")).await;
+    let st = b.status_after(before).await;
+    assert_eq!(st.text, "alice and their data were deleted.");
+    assert_eq!(b.count(&row("alice")).await, 0);
+    assert!(s.app.find_user("alice").await.unwrap().is_none());
+    assert!(!s.user_dir("alice").exists(), "the folder is gone");
+    assert_eq!(b.text(&t("admin-user-count")).await, "2 accounts");
+
+    // The audit log, newest first: the two deletes on top.
+    let rows: Value = b
+        .js(
+            "return [...document.querySelectorAll('[data-test=\"audit-row\"]')].map((r) => \
+             ({ id: Number(r.dataset.id), action: r.dataset.action, text: r.textContent }));",
+        )
+        .await;
+    let rows = rows.as_array().unwrap();
+    assert!(rows.len() >= 4, "{rows:?}");
+    let ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    assert_eq!(rows[0]["action"], "user.delete");
+    assert!(
+        rows[0]["text"].as_str().unwrap().contains("alice"),
+        "{}",
+        rows[0]
+    );
+    assert_eq!(rows[1]["action"], "user.delete");
+    assert!(
+        rows[1]["text"].as_str().unwrap().contains("bob"),
+        "{}",
+        rows[1]
+    );
+    let actions: Vec<&str> = rows.iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"user.create"), "{actions:?}");
+    b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_admin_sees_no_admin_panel() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let b = Browser::start("non_admin_sees_no_admin_panel", &s.base).await;
+    login_list(&b, "alice", Some("pw-alice")).await;
+    assert_eq!(
+        b.js("return document.body.dataset.role;").await,
+        json!("user")
+    );
+    assert_eq!(b.count(&t("nav-admin")).await, 0);
+    assert_eq!(b.count(&t("header-role")).await, 0);
+    assert_eq!(b.count(&t("view-admin")).await, 0);
+
+    // Going there by hand shows home and nothing of the admin view.
+    b.goto("/#admin").await;
+    b.c.refresh().await.expect("reload /#admin");
+    b.wait_view("home").await;
+    assert_eq!(b.js("return location.hash;").await, json!("#admin"));
+    let admin_bits = b
+        .js(
+            "return document.querySelectorAll('[data-test^=\"admin-\"], [data-test^=\"audit-\"]').length;",
+        )
+        .await;
+    assert_eq!(admin_bits, json!(0));
+    assert!(!b.text("main").await.contains("Audit log"));
+    b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}

@@ -211,9 +211,13 @@ impl Browser {
     }
 
     pub async fn goto(&self, path: &str) {
-        let url = format!("{}{}", self.base, path);
+        self.goto_url(&format!("{}{}", self.base, path)).await;
+    }
+
+    /// Opens a full URL (another local server, for instance).
+    pub async fn goto_url(&self, url: &str) {
         self.c
-            .goto(&url)
+            .goto(url)
             .await
             .unwrap_or_else(|e| panic!("goto {url}: {e}"));
     }
@@ -602,12 +606,17 @@ pub fn zip_names(path: &Path) -> Vec<String> {
 
 /// A small RGB PNG (`w`×`h`, a colour gradient), written without an image crate.
 pub fn png(w: u32, h: u32) -> Vec<u8> {
+    png_with(w, h, |x, y| [(x * 255 / w) as u8, (y * 255 / h) as u8, 160])
+}
+
+/// An RGB PNG whose pixel at (x, y) is `colour(x, y)`.
+pub fn png_with(w: u32, h: u32, colour: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
     use std::io::Write;
     let mut raw = Vec::with_capacity(((w * 3 + 1) * h) as usize);
     for y in 0..h {
         raw.push(0); // filter: none
         for x in 0..w {
-            raw.extend_from_slice(&[(x * 255 / w) as u8, (y * 255 / h) as u8, 160]);
+            raw.extend_from_slice(&colour(x, y));
         }
     }
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());

@@ -350,12 +350,13 @@ function createUsersCard(ctx, { afterChange }) {
       'data-search': `${user.handle} ${(user.name ?? '').toLowerCase()}`,
       class: user.enabled ? '' : 'row-disabled',
     },
-    h('th', { scope: 'row', class: 'user-cell' },
+    // The flex layout sits inside the cell: a flex <th> stops being a table cell.
+    h('th', { scope: 'row' }, h('div', { class: 'user-cell' },
       avatarImage(user.avatar, { size: 40, className: 'avatar avatar-md' }),
       h('span', { class: 'user-cell-text' },
         h('span', { class: 'user-cell-name', test: 'admin-user-name' }, label,
           self ? h('span', { class: 'badge badge-quiet' }, 'you') : null),
-        h('code', { class: 'user-cell-handle', test: 'admin-user-handle' }, user.handle))),
+        h('code', { class: 'user-cell-handle', test: 'admin-user-handle' }, user.handle)))),
     h('td', { 'data-label': 'Role' },
       h('span', { class: `badge ${user.admin ? 'badge-admin' : 'badge-quiet'}`, test: 'admin-role', 'data-role': user.admin ? 'admin' : 'user' },
         user.admin ? 'Admin' : 'User')),
@@ -416,7 +417,8 @@ function createAuditCard() {
   const more = button('Load more', { test: 'audit-more', iconName: 'plus', hidden: true });
   el.append(
     h('p', { class: 'muted' }, 'Logins, account changes, recoveries and resets, newest first.'),
-    h('div', { class: 'table-wrap' }, table),
+    // On a narrow screen each entry becomes a small card instead of a table row.
+    h('div', { class: 'table-wrap table-wrap-cards' }, table),
     h('div', { class: 'toolbar' }, more),
   );
 
@@ -424,12 +426,12 @@ function createAuditCard() {
 
   function row(entry) {
     return h('tr', { test: 'audit-row', 'data-id': String(entry.id), 'data-action': entry.action ?? '' },
-      h('td', { class: 'nowrap' }, h('time', { datetime: isoDate(entry.time) }, formatDateTime(entry.time, { seconds: true }))),
-      h('td', {}, entry.actor || '—'),
-      h('td', {}, h('code', { class: 'action-name' }, entry.action ?? '')),
-      h('td', {}, entry.target || '—'),
-      h('td', { class: 'nowrap' }, entry.ip || '—'),
-      h('td', { class: 'detail' }, describeDetail(entry.detail)));
+      h('td', { class: 'nowrap', 'data-label': 'Time' }, h('time', { datetime: isoDate(entry.time) }, formatDateTime(entry.time, { seconds: true }))),
+      h('td', { 'data-label': 'By' }, entry.actor || '—'),
+      h('td', { 'data-label': 'Action' }, h('code', { class: 'action-name' }, entry.action ?? '')),
+      h('td', { 'data-label': 'Account' }, entry.target || '—'),
+      h('td', { class: 'nowrap', 'data-label': 'From' }, entry.ip || '—'),
+      h('td', { class: 'detail', 'data-label': 'Details' }, describeDetail(entry.detail)));
   }
 
   /** Loads the newest page (`reset`) or the page after the last one shown. */
