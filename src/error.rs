@@ -106,7 +106,17 @@ impl AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        AppError::Internal(e.to_string())
+        // A full disk or a read-only data folder is a storage fault the
+        // admin can fix, not an internal error.
+        use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+        match &e {
+            StoreError::Sql(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, DiskFull | ReadOnly | SystemIoFailure | CannotOpen) =>
+            {
+                AppError::Storage(e.to_string())
+            }
+            _ => AppError::Internal(e.to_string()),
+        }
     }
 }
 
