@@ -269,3 +269,41 @@ async fn reset_settings_with_password_confirmation() {
     b.close().await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_everything_with_the_console_code() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let marker = s.user_dir("alice").join("characters").join("keep-me.txt");
+    std::fs::write(&marker, "a file of alice").unwrap();
+
+    let b = Browser::start("reset_everything_with_the_console_code", &s.base).await;
+    login_list(&b, "alice", Some("pw-alice")).await;
+    b.open_view("account").await;
+    assert_eq!(
+        b.attr(&t("reset-all-hint"), "data-state").await.as_deref(),
+        Some("idle")
+    );
+    b.act_ok(&t("reset-all-request")).await;
+    assert_eq!(
+        b.attr(&t("reset-all-hint"), "data-state").await.as_deref(),
+        Some("sent")
+    );
+    let code = s.last_code("Account reset code:", "alice");
+
+    b.fill(&t("reset-all-code"), &code).await;
+    b.fill(&t("reset-all-password"), "pw-alice").await;
+    let before = b.seq().await;
+    b.click(&t("reset-all-submit")).await;
+    b.confirm("reset-all").await;
+    let st = b.status_after(before).await;
+    assert_eq!(st.kind, "ok", "{st:?}");
+    assert!(!marker.exists(), "the data folder was wiped");
+    assert!(
+        s.user_dir("alice").join("settings.json").is_file(),
+        "and created again"
+    );
+    b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}

@@ -323,7 +323,9 @@ impl Browser {
              && document.body.dataset.busy === '0';"
         );
         self.wait_for("a new status message", &script).await;
-        self.status().await
+        let st = self.status().await;
+        assert!(st.seq > before, "status {st:?} is newer than {before}");
+        st
     }
 
     /// Clicks `css` and returns the status message the action leaves.
