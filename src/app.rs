@@ -188,20 +188,21 @@ impl App {
                 },
             )
         })?;
-        // A whole-root backup interrupted by a crash leaves its database copy.
-        for entry in std::fs::read_dir(&self.data_root)
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(atomic::TEMP_PREFIX)
-            {
-                let _ = std::fs::remove_file(entry.path());
+        layout::ensure(&self.data_root, DEFAULT_USER, "User").map_err(|source| {
+            OpenError::Folder {
+                handle: DEFAULT_USER.into(),
+                source,
             }
-        }
+        })?;
+        Ok(())
+    }
+
+    /// Start-up repair of the data root: every user's folder gets its full
+    /// layout back, and temp files a crash left anywhere are removed (those
+    /// written since `started` are spared: the server may already be
+    /// answering). Slow on a big root, so the server runs it after it starts
+    /// listening and prints its ready line when it is done.
+    pub fn repair(&self, started: std::time::SystemTime) -> Result<(), OpenError> {
         let users = self.store.run_blocking(|c| store::users::list(c))?;
         for u in &users {
             layout::ensure(&self.data_root, &u.handle, &u.name).map_err(|source| {
@@ -213,7 +214,7 @@ impl App {
         }
         // The whole root: folders of deleted accounts and database copies
         // of an interrupted full backup can hold temp files too.
-        match atomic::sweep_temp_files(&self.data_root) {
+        match atomic::sweep_temp_files_before(&self.data_root, started) {
             Ok(0) => {}
             Ok(n) => tracing::info!("removed {n} unfinished temp file(s) from the data root"),
             Err(e) => tracing::warn!("could not sweep temp files: {e}"),
@@ -289,6 +290,34 @@ impl App {
         let result = self.store.run(f).await;
         self.directory.invalidate();
         result
+    }
+
+    /// Runs a write that concerns one account, then refreshes just that
+    /// account in the in-memory copy (cheap at any number of users).
+    pub async fn write_user<F, T>(&self, handle: &str, f: F) -> Result<T, store::StoreError>
+    where
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T, store::StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let h = handle.to_string();
+        let result = self
+            .store
+            .run(move |c| {
+                let out = f(c)?;
+                let row = store::users::get(c, &h)?;
+                Ok((out, row))
+            })
+            .await;
+        match result {
+            Ok((out, row)) => {
+                self.directory.patch(handle, row);
+                Ok(out)
+            }
+            Err(e) => {
+                self.directory.invalidate();
+                Err(e)
+            }
+        }
     }
 
     /// Picks up changes console commands made meanwhile: accounts and

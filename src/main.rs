@@ -189,6 +189,7 @@ fn open(config: Config) -> Result<Arc<App>, String> {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
+    let started = std::time::SystemTime::now();
     // A SillyTavern root started for the first time: take its accounts in
     // before anything checks them (the safety check needs their passwords).
     let auto_import = import::should_auto_import(&config.data_root);
@@ -262,17 +263,9 @@ async fn serve(config: Config) -> Result<(), String> {
         }
         _ => first,
     };
-    let url = format!("http://{shown}/");
+    let scheme = if app.tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{shown}/");
     let stop_signal = shutdown_signal();
-    app.console
-        .line(&format!("Innkeeper is listening on {url}"));
-    app.hook_after(
-        EventKind::ServerStarted,
-        None,
-        &Actor::console(),
-        fields! { "version" => env!("CARGO_PKG_VERSION"), "url" => url },
-    )
-    .await;
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut tasks = Vec::new();
     for listener in listeners {
@@ -285,6 +278,22 @@ async fn serve(config: Config) -> Result<(), String> {
             },
         )));
     }
+    // Requests are answered from here on; the ready line follows the
+    // start-up repair of the data root.
+    let repairing = app.clone();
+    tokio::task::spawn_blocking(move || repairing.repair(started))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    app.console
+        .line(&format!("Innkeeper is listening on {url}"));
+    app.hook_after(
+        EventKind::ServerStarted,
+        None,
+        &Actor::console(),
+        fields! { "version" => env!("CARGO_PKG_VERSION"), "url" => url },
+    )
+    .await;
     stop_signal.await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(());

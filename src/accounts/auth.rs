@@ -96,7 +96,9 @@ impl App {
             Ok(new_hash) => {
                 let (h, o) = (handle.to_string(), old.to_string());
                 if let Err(e) = self
-                    .write_users(move |c| store::users::upgrade_password(c, &h, &o, &new_hash))
+                    .write_user(&h.clone(), move |c| {
+                        store::users::upgrade_password(c, &h, &o, &new_hash)
+                    })
                     .await
                 {
                     tracing::warn!("could not upgrade the password hash of {handle}: {e}");
@@ -321,7 +323,7 @@ impl App {
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
         let h = user.handle.clone();
-        self.write_users(move |c| {
+        self.write_user(&h.clone(), move |c| {
             store::snapshots::delete_all(c, &h)?;
             store::users::set_persona_avatar(c, &h, None)?;
             Ok(())

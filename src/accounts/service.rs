@@ -113,7 +113,7 @@ impl App {
         let lifecycle = self.account_lock.lock().await;
         let inserted = {
             let row = row.clone();
-            self.write_users(move |c| store::users::insert(c, &row))
+            self.write_user(&handle, move |c| store::users::insert(c, &row))
                 .await?
         };
         if !inserted {
@@ -126,7 +126,9 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))?;
         if let Err(e) = made {
             let h = handle.clone();
-            let _ = self.write_users(move |c| store::users::delete(c, &h)).await;
+            let _ = self
+                .write_user(&h.clone(), move |c| store::users::delete(c, &h))
+                .await;
             return Err(AppError::Storage(e.to_string()));
         }
         self.reindex_snapshots(&handle).await?;
@@ -180,7 +182,7 @@ impl App {
         let lifecycle = self.account_lock.lock().await;
         self.sessions.revoke_user(target, None).await?;
         let h = target.to_string();
-        self.write_users(move |c| {
+        self.write_user(&h.clone(), move |c| {
             let tx = c.transaction()?;
             store::users::delete(&tx, &h)?;
             store::snapshots::delete_all(&tx, &h)?;
@@ -228,8 +230,10 @@ impl App {
         }
         self.require_user(target).await?;
         let h = target.to_string();
-        self.write_users(move |c| store::users::set_enabled(c, &h, enabled))
-            .await?;
+        self.write_user(&h.clone(), move |c| {
+            store::users::set_enabled(c, &h, enabled)
+        })
+        .await?;
         if !enabled {
             self.sessions.revoke_user(target, None).await?;
         }
@@ -254,7 +258,7 @@ impl App {
         }
         self.require_user(target).await?;
         let h = target.to_string();
-        self.write_users(move |c| store::users::set_admin(c, &h, admin))
+        self.write_user(&h.clone(), move |c| store::users::set_admin(c, &h, admin))
             .await?;
         let action = if admin { "user.promote" } else { "user.demote" };
         self.audit(actor, action, Some(target), None).await;
@@ -273,7 +277,7 @@ impl App {
         }
         self.require_user(target).await?;
         let (h, n) = (target.to_string(), name.to_string());
-        self.write_users(move |c| store::users::set_name(c, &h, &n))
+        self.write_user(&h.clone(), move |c| store::users::set_name(c, &h, &n))
             .await?;
         self.audit(actor, "user.change-name", Some(target), None)
             .await;
@@ -289,8 +293,10 @@ impl App {
     ) -> Result<(), AppError> {
         self.require_user(target).await?;
         let h = target.to_string();
-        self.write_users(move |c| store::users::set_avatar(c, &h, avatar.as_deref()))
-            .await?;
+        self.write_user(&h.clone(), move |c| {
+            store::users::set_avatar(c, &h, avatar.as_deref())
+        })
+        .await?;
         self.audit(actor, "user.change-avatar", Some(target), None)
             .await;
         Ok(())
@@ -364,8 +370,10 @@ impl App {
             Some(self.hasher.hash(new).await?)
         };
         let h = target.to_string();
-        self.write_users(move |c| store::users::set_password(c, &h, hash.as_deref(), None))
-            .await?;
+        self.write_user(&h.clone(), move |c| {
+            store::users::set_password(c, &h, hash.as_deref(), None)
+        })
+        .await?;
         Ok(())
     }
 
@@ -379,7 +387,7 @@ impl App {
         self.require_user(target).await?;
         self.store_password(target, password.unwrap_or("")).await?;
         let h = target.to_string();
-        self.write_users(move |c| store::users::set_enabled(c, &h, true))
+        self.write_user(&h.clone(), move |c| store::users::set_enabled(c, &h, true))
             .await?;
         self.sessions.revoke_user(target, None).await?;
         self.clear_limits_of(target).await?;

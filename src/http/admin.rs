@@ -23,22 +23,26 @@ async fn admin_body(ctx: &mut Ctx) -> Result<serde_json::Value, AppError> {
 /// `POST /api/users/get`: every account with its flags.
 pub async fn get(ctx: &mut Ctx) -> Result<Response, AppError> {
     admin_body(ctx).await?;
-    let users = ctx.app.users().await?.list.clone();
-    let list: Vec<_> = users
-        .iter()
-        .map(|u| {
-            json!({
-                "handle": u.handle,
-                "name": u.name,
-                "avatar": avatar_url(u),
-                "admin": u.admin,
-                "enabled": u.enabled,
-                "password": u.password.is_some(),
-                "created": u.created,
+    let snapshot = ctx.app.users().await?;
+    let body = snapshot.admin_json.get_or_init(|| {
+        let list: Vec<_> = snapshot
+            .list
+            .iter()
+            .map(|u| {
+                json!({
+                    "handle": u.handle,
+                    "name": u.name,
+                    "avatar": avatar_url(u),
+                    "admin": u.admin,
+                    "enabled": u.enabled,
+                    "password": u.password.is_some(),
+                    "created": u.created,
+                })
             })
-        })
-        .collect();
-    Ok(reply::json(&list))
+            .collect();
+        reply::to_json_bytes(&list)
+    });
+    Ok(reply::json_bytes(body.clone()))
 }
 
 /// `POST /api/users/create` {handle, name, password?, admin?} → {handle}.

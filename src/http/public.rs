@@ -177,21 +177,25 @@ pub async fn list(ctx: &mut Ctx) -> Result<Response, AppError> {
     if ctx.app.config.enable_discreet_login {
         return Ok(reply::no_content());
     }
-    let users = ctx.app.users().await?.list.clone();
-    let list: Vec<_> = users
-        .iter()
-        .filter(|u| u.enabled)
-        .map(|u| {
-            json!({
-                "handle": u.handle,
-                "name": u.name,
-                "created": u.created,
-                "avatar": users::avatar_url(u),
-                "password": u.password.is_some(),
+    let snapshot = ctx.app.users().await?;
+    let body = snapshot.public_json.get_or_init(|| {
+        let list: Vec<_> = snapshot
+            .list
+            .iter()
+            .filter(|u| u.enabled)
+            .map(|u| {
+                json!({
+                    "handle": u.handle,
+                    "name": u.name,
+                    "created": u.created,
+                    "avatar": users::avatar_url(u),
+                    "password": u.password.is_some(),
+                })
             })
-        })
-        .collect();
-    Ok(reply::json(&list))
+            .collect();
+        reply::to_json_bytes(&list)
+    });
+    Ok(reply::json_bytes(body.clone()))
 }
 
 /// `POST /api/users/login` {handle, password} → {handle} and a new session.

@@ -5,7 +5,17 @@ use warp::http::{header, HeaderValue, StatusCode};
 use warp::reply::Response;
 
 pub fn json<T: Serialize>(value: &T) -> Response {
-    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec());
+    json_bytes(to_json_bytes(value))
+}
+
+pub fn to_json_bytes<T: Serialize>(value: &T) -> bytes::Bytes {
+    serde_json::to_vec(value)
+        .unwrap_or_else(|_| b"null".to_vec())
+        .into()
+}
+
+/// A JSON answer from bytes already serialized (cached lists).
+pub fn json_bytes(body: bytes::Bytes) -> Response {
     let mut r = Response::new(body.into());
     r.headers_mut().insert(
         header::CONTENT_TYPE,

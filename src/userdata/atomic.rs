@@ -46,6 +46,12 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 /// Removes temp files left in `dir` and its subfolders by a crash.
 /// Returns how many were removed.
 pub fn sweep_temp_files(dir: &Path) -> io::Result<usize> {
+    sweep_temp_files_before(dir, std::time::SystemTime::now())
+}
+
+/// Like [`sweep_temp_files`], sparing temp files modified at or after
+/// `cutoff` (writes in progress while the server already answers).
+pub fn sweep_temp_files_before(dir: &Path, cutoff: std::time::SystemTime) -> io::Result<usize> {
     let mut removed = 0;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {
@@ -60,8 +66,14 @@ pub fn sweep_temp_files(dir: &Path) -> io::Result<usize> {
             if kind.is_dir() {
                 stack.push(entry.path());
             } else if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
-                fs::remove_file(entry.path())?;
-                removed += 1;
+                let fresh = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t >= cutoff);
+                if !fresh {
+                    fs::remove_file(entry.path())?;
+                    removed += 1;
+                }
             }
         }
     }

@@ -139,8 +139,10 @@ impl App {
         })
         .await?;
         let h = handle.to_string();
-        self.write_users(move |c| store::users::set_persona_avatar(c, &h, persona.as_deref()))
-            .await?;
+        self.write_user(&h.clone(), move |c| {
+            store::users::set_persona_avatar(c, &h, persona.as_deref())
+        })
+        .await?;
         Ok(())
     }
 

@@ -46,6 +46,8 @@ impl Server {
 
     pub async fn start_in(dir: tempfile::TempDir, c: Config) -> Server {
         let app = App::open(c, Clock::default(), Console::capturing()).expect("app opens");
+        app.repair(std::time::SystemTime::now())
+            .expect("data root repaired");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
