@@ -130,6 +130,10 @@ kv() { tr ' ' '\n' <"$1" | sed -n "s/^$2=//p" | head -n1; }
 
 record() { echo "$2" >>"$RES/$1"; }
 
+# ticks PID: user + system CPU time of a process in clock ticks.
+ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+TCK=$(getconf CLK_TCK)
+
 calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
 
 # run_wrk NAME CONNS URL [wrk args…]: records NAME_rps, NAME_p50, NAME_p99
@@ -211,6 +215,7 @@ HASH_PARAMS="ln=$(kv "$TMP/hash" ln) r=$(kv "$TMP/hash" r) p=$(kv "$TMP/hash" p)
 "$TOOL" startup --bin "$BIN" --config "$CFG" --data-root "$CLEAN" >/dev/null || die "the server does not start"
 for RUN in $(seq "$RUNS"); do
   log "run $RUN of $RUNS"
+  record load1 "$(cut -d' ' -f1 /proc/loadavg)"
 
   # Start-up: bench_tool spawns the binary and polls /healthz.
   "$TOOL" startup --bin "$BIN" --config "$CFG" --data-root "$CLEAN" >"$TMP/startup" || die "start-up measurement failed"
@@ -265,8 +270,15 @@ for RUN in $(seq "$RUNS"); do
   log "  backup $(tail -n1 "$RES/backup_mibps") MiB/s ($size bytes in $secs s), zip $(tail -n1 "$RES/zip_mibps") MiB/s; peak VmRSS $(tail -n1 "$RES/backup_peak_rss") KiB"
 
   # Cheap authenticated GET against the trivial route.
-  run_wrk me 32 "$BASE/api/users/me" -H "Cookie: innkeeper_sid=$COOKIE"
-  run_wrk ping 32 "$BASE/api/ping" -H "Cookie: innkeeper_sid=$COOKIE"
+  # Alternate which goes first, so a drifting background load does not
+  # always favour the same one.
+  if [ $((RUN % 2)) = 1 ]; then
+    run_wrk me 32 "$BASE/api/users/me" -H "Cookie: innkeeper_sid=$COOKIE"
+    run_wrk ping 32 "$BASE/api/ping" -H "Cookie: innkeeper_sid=$COOKIE"
+  else
+    run_wrk ping 32 "$BASE/api/ping" -H "Cookie: innkeeper_sid=$COOKIE"
+    run_wrk me 32 "$BASE/api/users/me" -H "Cookie: innkeeper_sid=$COOKIE"
+  fi
   record me_cost "$(calc "$(tail -n1 "$RES/ping_rps") / $(tail -n1 "$RES/me_rps")")"
 
   export BENCH_COOKIE=$COOKIE BENCH_TOKEN=$TOKEN BENCH_BODY_FILE=""
@@ -274,15 +286,25 @@ for RUN in $(seq "$RUNS"); do
   run_wrk get 8 "$BASE/api/users/get" -s "$ROOT/bench/post.lua"
   BENCH_BODY_FILE=$TMP/settings.json run_wrk save 8 "$BASE/api/settings/save" -s "$ROOT/bench/post.lua"
 
-  # Logins against the raw hash rate, measured back to back.
-  "$TOOL" hashrate --config "$CFG" --seconds "$DUR" >"$TMP/hash" || die "hash rate measurement failed"
-  record hash_rate "$(kv "$TMP/hash" rate)"
+  # Logins against the raw hash rate, measured just before and just after
+  # (half the window each; the reference is their mean).
+  HALF=$(calc "$DUR / 2")
+  "$TOOL" hashrate --config "$CFG" --seconds "$HALF" >"$TMP/hash1" || die "hash rate measurement failed"
+  T0=$(ticks "$PID")
   "$TOOL" logins --base "$BASE" --handle bench-login --password "$LOGIN_PW" --tasks 8 --seconds "$DUR" >"$TMP/logins" \
     || die "login measurement failed"
+  T1=$(ticks "$PID")
+  "$TOOL" hashrate --config "$CFG" --seconds "$HALF" >"$TMP/hash2" || die "hash rate measurement failed"
+  record hash_rate "$(calc "($(kv "$TMP/hash1" rate) + $(kv "$TMP/hash2" rate)) / 2")"
+  # CPU time per operation: the server's per login (all its threads), the
+  # tool's per raw hash. Less sensitive to other processes than rates.
+  record login_cpu_ms "$(calc "($T1 - $T0) * 1000 / $TCK / $(kv "$TMP/logins" total_ok)")"
+  record hash_cpu_ms "$(calc "($(kv "$TMP/hash1" cpu_ticks) + $(kv "$TMP/hash2" cpu_ticks)) * 1000 / $TCK / ($(kv "$TMP/hash1" total) + $(kv "$TMP/hash2" total))")"
+  record login_cpu_ratio "$(calc "100 * $(tail -n1 "$RES/hash_cpu_ms") / $(tail -n1 "$RES/login_cpu_ms")")"
   record login_rate "$(kv "$TMP/logins" rate)"
   record login_failed "$(kv "$TMP/logins" failed)"
   record login_ratio "$(calc "100 * $(tail -n1 "$RES/login_rate") / $(tail -n1 "$RES/hash_rate")")"
-  log "  logins $(tail -n1 "$RES/login_rate")/s, raw hashes $(tail -n1 "$RES/hash_rate")/s"
+  log "  logins $(tail -n1 "$RES/login_rate")/s, raw hashes $(tail -n1 "$RES/hash_rate")/s; CPU ms per login $(tail -n1 "$RES/login_cpu_ms"), per hash $(tail -n1 "$RES/hash_cpu_ms")"
 
   # /me while 16 clients log in without pause.
   "$TOOL" logins --base "$BASE" --handle bench-login --password "$LOGIN_PW" --tasks 16 \
@@ -323,6 +345,7 @@ ME_RPS=$(med me_rps); ME_P99=$(med me_p99); PING_RPS=$(med ping_rps); PING_P99=$
 ME_COST=$(med me_cost)
 LIST_P50=$(med list_p50); LIST_RPS=$(med list_rps); GET_P50=$(med get_p50); GET_RPS=$(med get_rps)
 LOGIN=$(med login_rate); HASH=$(med hash_rate); LOGIN_RATIO=$(med login_ratio)
+LOGIN_CPU=$(med login_cpu_ms); HASH_CPU=$(med hash_cpu_ms); LOGIN_CPU_RATIO=$(med login_cpu_ratio)
 STORM_P99=$(med storm_me_p99); STORM_LOGIN=$(med storm_login_rate); STORM_RPS=$(med storm_me_rps)
 BK=$(med backup_mibps); ZIP=$(med zip_mibps)
 for i in $(seq "$RUNS"); do
@@ -352,6 +375,7 @@ TABLE=$TMP/table.md
   echo "| POST /api/users/get (admin), $USERS users, 8 conns: p50 ms | $(f "$GET_P50" 2) | $(each get_p50 2) | < 2 | $(f "$GET_RPS" 0) req/s | $(with_errors "$(verdict "$GET_P50" "<" 2)" get) |"
   echo "| Successful logins/s, 8 conns | $(f "$LOGIN" 2) | $(each login_rate 2) | — | raw scrypt ($HASH_PARAMS, $HASH_THREADS thread(s)): $(f "$HASH" 2) hashes/s | figure |"
   echo "| Logins/s ÷ raw hashes/s | $(f "$LOGIN_RATIO" 0) % | $(each login_ratio 0) | ≥ 90 % | — | $(verdict "$LOGIN_RATIO" ">=" 90) |"
+  echo "| Cross-check: CPU ms per raw hash ÷ server CPU ms per login | $(f "$LOGIN_CPU_RATIO" 0) % | $(each login_cpu_ratio 0) | (≥ 90 %) | $(f "$HASH_CPU" 0) ms per hash; $(f "$LOGIN_CPU" 0) ms per login | figure |"
   echo "| GET /api/users/me p99 while 16 clients log in, 8 conns: ms | $(f "$STORM_P99" 2) | $(each storm_me_p99 2) | < 10 | $(f "$STORM_RPS" 0) req/s; $(f "$STORM_LOGIN" 2) logins/s meanwhile | $(with_errors "$(verdict "$STORM_P99" "<" 10)" storm_me) |"
   echo "| Backup download, $(f "$(calc "$BACKUP_BYTES / 1048576")" 0) MiB folder: MiB/s of the zip received | $(f "$BK" 1) | $(each backup_mibps 1) | — | zip -r -q to a pipe: $(f "$ZIP" 1) MiB/s | figure |"
   echo "| Backup MiB/s ÷ zip MiB/s | $(f "$BK_RATIO" 2) | $(each backup_ratio 2) | ≥ 2 | — | $(verdict "$BK_RATIO" ">=" 2) |"
@@ -392,7 +416,8 @@ value, so the spread shows how noisy the machine was.
 - Command: \`$COMMAND\`
 - Commit: $COMMIT$DIRTY
 - Machine: $(nproc) cores, $CPU, $MEM RAM, Linux $(uname -r)
-- Load average (1, 5, 15 min) at start: $LOAD_START; at end: $LOAD_END
+- Load average (1, 5, 15 min) at start: $LOAD_START; at end: $LOAD_END;
+  1-min load at the start of each run: $(each load1 2)
 - Data: $USERS accounts; the backup folder holds $BACKUP_FILES files,
   $(f "$(calc "$BACKUP_BYTES / 1048576")" 1) MiB; scrypt $HASH_PARAMS, $HASH_THREADS hash(es) at once.
 
@@ -410,7 +435,14 @@ $(cat "$TABLE")
   server's parameters; successes are counted in a ${DUR} s window after 1 s
   of warm-up. The raw rate is \`Hasher::hash_blocking\` in as many threads
   as the server's resolved \`passwordHash.concurrency\`, in the same kind of
-  window, just before the logins (no server work meanwhile).
+  window: half just before the logins and half just after (the server
+  idle meanwhile), averaged, so a background load that drifts during the
+  run weighs on both sides alike. Because a busy machine still skews that
+  ratio, a cross-check compares CPU time per operation instead: the
+  server's user + system time (all threads, /proc/<pid>/stat) over every
+  login of the run, warm-up included, against the tool's CPU time per raw
+  hash. It says whether a login costs more work than its hash, not whether
+  the server keeps the hashing slots busy; the rate ratio is the target.
 - Login storm: 16 login tasks start, 1.5 s later wrk measures /me with 8
   connections for ${DUR} s.
 - Backup: \`curl -o /dev/null\` of POST /api/users/backup for a user whose
@@ -432,6 +464,7 @@ $(cat "$TABLE")
   so the account count stays put. Both figures are taken on a freshly
   started server right after the admin logs in; the ${SMALL_USERS}-user one
   uses a separate data root.
+- /me and /api/ping alternate which one goes first from run to run.
 - Every run starts a fresh server; figures are not comparable across
   machines, and a busy machine (see the load averages) makes them noisy.
 

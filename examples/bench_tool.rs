@@ -588,6 +588,8 @@ async fn logins(
     seconds: f64,
 ) -> Res {
     let ok = Arc::new(AtomicU64::new(0));
+    // Successes at any time, warm-up and tail included (for CPU per login).
+    let all_ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let open = start + Duration::from_secs_f64(warmup);
@@ -596,13 +598,16 @@ async fn logins(
     for _ in 0..tasks {
         let http = http_client()?;
         let (base, handle, password) = (base.to_string(), handle.to_string(), password.to_string());
-        let (ok, failed) = (ok.clone(), failed.clone());
+        let (ok, all_ok, failed) = (ok.clone(), all_ok.clone(), failed.clone());
         handles.push(tokio::spawn(async move {
             let mut first_error = None;
             while Instant::now() < close {
                 let r = login_once(&http, &base, &handle, &password).await;
                 let at = Instant::now();
                 let counted = at >= open && at <= close;
+                if r.is_ok() {
+                    all_ok.fetch_add(1, Ordering::Relaxed);
+                }
                 match r {
                     Ok(_) if counted => {
                         ok.fetch_add(1, Ordering::Relaxed);
@@ -628,8 +633,9 @@ async fn logins(
     let ok = ok.load(Ordering::Relaxed);
     let failed = failed.load(Ordering::Relaxed);
     println!(
-        "logins={ok} failed={failed} seconds={seconds:.1} rate={:.3}",
-        ok as f64 / seconds
+        "logins={ok} failed={failed} seconds={seconds:.1} rate={:.3} total_ok={}",
+        ok as f64 / seconds,
+        all_ok.load(Ordering::Relaxed)
     );
     if let Some(e) = first_error {
         eprintln!("bench_tool: first failed login: {e}");
@@ -653,11 +659,13 @@ fn hashrate(config_path: &Path, threads: usize, warmup: f64, seconds: f64) -> Re
     let open = start + Duration::from_secs_f64(warmup);
     let close = open + Duration::from_secs_f64(seconds);
     let done = AtomicU64::new(0);
+    // Hashes at any time, warm-up and tail included (for CPU per hash).
+    let all = AtomicU64::new(0);
     let mut error = None;
     std::thread::scope(|s| {
         let mut joins = Vec::new();
         for t in 0..threads {
-            let (h, done) = (hasher.clone(), &done);
+            let (h, done, all) = (hasher.clone(), &done, &all);
             joins.push(s.spawn(move || -> Res {
                 let mut i = 0u64;
                 while Instant::now() < close {
@@ -667,6 +675,7 @@ fn hashrate(config_path: &Path, threads: usize, warmup: f64, seconds: f64) -> Re
                     if at >= open && at <= close {
                         done.fetch_add(1, Ordering::Relaxed);
                     }
+                    all.fetch_add(1, Ordering::Relaxed);
                     i += 1;
                 }
                 Ok(())
@@ -683,11 +692,13 @@ fn hashrate(config_path: &Path, threads: usize, warmup: f64, seconds: f64) -> Re
     }
     let n = done.load(Ordering::Relaxed);
     println!(
-        "hashes={n} threads={threads} ln={} r={} p={} seconds={seconds:.1} rate={:.3}",
+        "hashes={n} threads={threads} ln={} r={} p={} seconds={seconds:.1} rate={:.3} total={} cpu_ticks={}",
         p.log_n,
         p.r,
         p.p,
-        n as f64 / seconds
+        n as f64 / seconds,
+        all.load(Ordering::Relaxed),
+        cpu_ticks("self").unwrap_or(0)
     );
     Ok(())
 }
@@ -872,6 +883,16 @@ async fn create(
 }
 
 // ------------------------------------------------------------------- RSS
+
+/// User + system CPU time of a whole process (every thread) in clock ticks,
+/// from /proc/<pid>/stat.
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the `(comm)`: state is field 3, utime 14 and stime 15.
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
 
 /// A `Vm…:` line of /proc/<pid>/status in KiB.
 fn status_kib(pid: u32, key: &str) -> Option<u64> {
