@@ -34,13 +34,13 @@ impl App {
     ) -> Result<UserRow, AppError> {
         let ip = actor.ip;
         let account = handle.to_string();
-        if let Some(ip) = ip {
-            self.limits.login_ip.check(&ip).map_err(login_limited)?;
+        let limited = ip
+            .map_or(Ok(()), |ip| self.limits.login_ip.check(&ip))
+            .and_then(|_| self.limits.login_account.check(&account));
+        if let Err(wait) = limited {
+            self.login_failed_event(actor, handle, "rate_limited").await;
+            return Err(login_limited(wait));
         }
-        self.limits
-            .login_account
-            .check(&account)
-            .map_err(login_limited)?;
         self.hook_before(
             EventKind::BeforeLogin,
             Some(handle).filter(|h| crate::accounts::handle::is_valid(h)),
@@ -48,11 +48,31 @@ impl App {
             fields! { "handle" => handle, "ip" => actor.ip_text() },
         )
         .await?;
+        // The limits are checked again, and failures counted, while the
+        // hashing slot is held: parallel guesses cannot outrun them.
+        let gate = || -> Result<(), AppError> {
+            if let Some(ip) = ip {
+                self.limits.login_ip.check(&ip).map_err(login_limited)?;
+            }
+            self.limits
+                .login_account
+                .check(&account)
+                .map_err(login_limited)
+        };
+        let count = |ok: bool| {
+            if !ok {
+                self.count_login_failure(actor, handle);
+            }
+        };
         let user = self.find_user_fresh(handle).await?;
         let Some(user) = user else {
             // Same work as a known handle, so timing tells nothing.
-            self.hasher.verify_dummy(password.unwrap_or("")).await;
-            return Err(self.login_failed(actor, handle, "unknown_user").await);
+            self.hasher
+                .verify_gated(password.unwrap_or(""), None, gate, count)
+                .await??;
+            return Err(self
+                .login_failed_counted(actor, handle, "unknown_user")
+                .await);
         };
         if !user.enabled {
             self.login_failed_event(actor, handle, "disabled").await;
@@ -61,11 +81,20 @@ impl App {
         if let Some(stored_text) = user.password.as_deref() {
             let stored = Stored::from_columns(stored_text, user.legacy_salt.as_deref());
             let ok = match password {
-                Some(p) => self.hasher.verify(p, stored).await?,
+                Some(p) => {
+                    self.hasher
+                        .verify_gated(p, Some(stored), gate, count)
+                        .await??
+                }
                 None => false,
             };
-            if !ok {
+            if !ok && password.is_none() {
                 return Err(self.login_failed(actor, handle, "wrong_password").await);
+            }
+            if !ok {
+                return Err(self
+                    .login_failed_counted(actor, handle, "wrong_password")
+                    .await);
             }
             if self.hasher.needs_rehash(stored) {
                 if let Some(p) = password {
@@ -109,10 +138,19 @@ impl App {
     }
 
     async fn login_failed(&self, actor: &Actor, handle: &str, reason: &str) -> AppError {
+        self.count_login_failure(actor, handle);
+        self.login_failed_counted(actor, handle, reason).await
+    }
+
+    fn count_login_failure(&self, actor: &Actor, handle: &str) {
         if let Some(ip) = actor.ip {
             self.limits.login_ip.fail(&ip);
         }
         self.limits.login_account.fail(&handle.to_string());
+    }
+
+    /// A failed login whose failure is already counted.
+    async fn login_failed_counted(&self, actor: &Actor, handle: &str, reason: &str) -> AppError {
         self.login_failed_event(actor, handle, reason).await;
         AppError::forbidden(INCORRECT_CREDENTIALS)
     }
@@ -216,15 +254,25 @@ impl App {
         if !user.enabled {
             return Err(AppError::forbidden(USER_DISABLED));
         }
-        let mut guard = self.recovery_guard(&user.handle).await?;
+        let guard = self.recovery_guard(&user.handle).await?;
         let ok = code.is_some_and(|c| self.codes.redeem(Purpose::Recovery, &user.handle, c));
         if !ok {
             self.recovery_ip_fail(actor);
-            guard.day_wrong += 1;
-            guard.total_wrong += 1;
+            // Read, count and write in one go on the one connection, so
+            // parallel wrong guesses are all counted.
             let h = user.handle.clone();
+            let day_start = guard.day_start;
             self.store
-                .run(move |c| store::guards::put(c, &h, &guard))
+                .run(move |c| {
+                    let mut g = store::guards::get(c, &h)?;
+                    if g.day_start < day_start {
+                        g.day_start = day_start;
+                        g.day_wrong = 0;
+                    }
+                    g.day_wrong += 1;
+                    g.total_wrong += 1;
+                    store::guards::put(c, &h, &g)
+                })
                 .await?;
             self.audit(actor, "recovery.failure", Some(&user.handle), None)
                 .await;

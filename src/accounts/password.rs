@@ -94,6 +94,46 @@ impl Hasher {
             .await;
     }
 
+    /// Checks `password` (or, with None for `stored`, spends the time of a
+    /// check for an unknown handle) once a hashing slot is free. `gate`
+    /// runs first and `after` gets the result, both while the slot is held,
+    /// so a failure limit checked in `gate` and counted in `after` cannot be
+    /// outrun by parallel guesses. Err from `gate` skips the check.
+    pub async fn verify_gated<E>(
+        &self,
+        password: &str,
+        stored: Option<Stored<'_>>,
+        gate: impl FnOnce() -> Result<(), E>,
+        after: impl FnOnce(bool),
+    ) -> Result<Result<bool, E>, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashError::Failed(e.to_string()))?;
+        if let Err(e) = gate() {
+            return Ok(Err(e));
+        }
+        let pw = password.to_string();
+        let stored = stored.map(owned);
+        let (dummy, params) = (self.dummy.clone(), self.params);
+        let ok = tokio::task::spawn_blocking(move || match stored {
+            Some(stored) => verify_owned(&pw, &stored),
+            None => {
+                let stored = dummy.get_or_init(|| {
+                    let random: [u8; 16] = rand::random();
+                    hash_with(&params, &hex::encode(random)).unwrap_or_default()
+                });
+                verify_owned(&pw, &OwnedStored::Phc(stored.clone()));
+                false
+            }
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))?;
+        after(ok);
+        Ok(Ok(ok))
+    }
+
     /// True when a stored hash should be replaced by one with the current
     /// scheme and parameters (checked after a successful login).
     pub fn needs_rehash(&self, stored: Stored<'_>) -> bool {

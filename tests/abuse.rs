@@ -1,0 +1,349 @@
+//! Abuse limits: brute force raced in parallel from many forwarded
+//! addresses, a login storm with the default scrypt cost against the real
+//! binary (memory bounded, other routes answering), slow-loris connections
+//! dropped by the header timeout, and oversized bodies refused up front.
+//! The sequential limits themselves are in api_auth.rs and api_recovery.rs.
+
+#[path = "common/child.rs"]
+mod child;
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use child::ChildServer;
+use common::{Client, Server};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Peak resident memory allowed during the storm: 200 hashes at once
+/// would need 200 × 32 MiB = 6.4 GiB.
+const RSS_BOUND_KIB: u64 = 400 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_from_many_addresses_get_at_most_the_account_limit() {
+    let s = Server::start_with(common::forwarding).await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let base = s.base.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = Client::new(&base);
+            c.refresh_token().await;
+            c.post_from(
+                &format!("10.9.{}.{}", i / 200, i % 200 + 1),
+                "/api/users/login",
+                json!({"handle": "alice", "password": format!("guess-{i}")}),
+            )
+            .await
+            .status
+            .as_u16()
+        }));
+    }
+    let mut checked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            403 => checked += 1,
+            429 => {}
+            other => panic!("guess answered {other}"),
+        }
+    }
+    println!("abuse: 60 parallel guesses, {checked} reached the password check");
+    assert!(
+        checked <= 10,
+        "{checked} guesses were checked, the account allows 10"
+    );
+    // The right password from a fresh address is refused too.
+    let mut c = s.client();
+    let a = c
+        .post_from(
+            "10.9.9.9",
+            "/api/users/login",
+            json!({"handle": "alice", "password": "pw-alice"}),
+        )
+        .await;
+    assert_eq!(a.status, 429);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_recovery_guesses_get_at_most_the_per_ip_and_handle_caps() {
+    let s = Server::start_with(common::forwarding).await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let mut c = s.client();
+    let a = c
+        .post_from(
+            "10.8.0.1",
+            "/api/users/recover-step1",
+            json!({"handle": "alice"}),
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let base = s.base.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = Client::new(&base);
+            c.refresh_token().await;
+            let a = c.post_from(&format!("10.8.1.{}", i + 1), "/api/users/recover-step2", json!({"handle": "alice", "code": format!("{:04}", 10_000 - i - 1), "newPassword": "x"}))
+                .await;
+            (a.status.as_u16(), a.error().to_string())
+        }));
+    }
+    let mut wrong = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (403, e) if e == innkeeper::error::INCORRECT_CODE => wrong += 1,
+            (403, _) => {}
+            (204, _) => panic!("a guess succeeded"),
+            (429, _) => {}
+            other => panic!("guess answered {other:?}"),
+        }
+    }
+    let guards = s
+        .app
+        .store
+        .run(|c| innkeeper::store::guards::get(c, "alice"))
+        .await
+        .unwrap();
+    println!(
+        "abuse: 40 parallel recovery guesses, {wrong} wrong codes, {} counted",
+        guards.day_wrong
+    );
+    // Every wrong code counted against the handle (no lost update); the
+    // code itself died after 3 wrong tries, so the rest guessed nothing.
+    assert!(guards.day_wrong <= 40, "{guards:?}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_storm_with_default_scrypt_keeps_memory_bounded_and_health_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    // Default passwordHash: ln=15, r=8, p=3 (32 MiB a hash).
+    std::fs::write(dir.path().join("config.yaml"), "port: 0\ndataRoot: data\n").unwrap();
+    let o = child::run(
+        dir.path(),
+        &["user", "create", "storm", "--password", "storm-pw"],
+    );
+    assert!(o.status.success(), "{o:?}");
+    let server = ChildServer::start(dir.path()).expect("server starts");
+    let idle = server.rss_kib().unwrap();
+
+    // 200 clients, each with its own session and token, then all at once.
+    let mut clients = Vec::new();
+    for _ in 0..200 {
+        let mut c = Client::new(&server.base);
+        c.refresh_token().await;
+        clients.push(c);
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(idle));
+    let sampler = {
+        let (done, peak) = (done.clone(), peak.clone());
+        let path = format!("/proc/{}/status", server.pid());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                if let Ok(s) = std::fs::read_to_string(&path) {
+                    if let Some(kib) = s
+                        .lines()
+                        .find_map(|l| l.strip_prefix("VmRSS:"))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                    {
+                        peak.fetch_max(kib, Ordering::Relaxed);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let pinger = {
+        let (done, url) = (done.clone(), server.url("/healthz"));
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut times = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let r = tokio::time::timeout(Duration::from_secs(10), http.get(&url).send())
+                    .await
+                    .expect("healthz answers within 10 s during the storm")
+                    .expect("healthz request");
+                assert_eq!(r.status(), 200);
+                times.push(t.elapsed());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            times
+        })
+    };
+    let began = Instant::now();
+    let mut storm = Vec::new();
+    for mut c in clients {
+        storm.push(tokio::spawn(async move {
+            c.post(
+                "/api/users/login",
+                json!({"handle": "storm", "password": "storm-pw"}),
+            )
+            .await
+            .0
+            .as_u16()
+        }));
+    }
+    let mut ok = 0;
+    for t in storm {
+        let status = tokio::time::timeout(Duration::from_secs(300), t)
+            .await
+            .expect("login answered")
+            .unwrap();
+        assert!(matches!(status, 200 | 429), "login answered {status}");
+        ok += (status == 200) as u32;
+    }
+    let storm_time = began.elapsed();
+    done.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    let mut times = pinger.await.unwrap();
+    times.sort();
+    let p99 = times[(times.len() * 99 / 100).min(times.len() - 1)];
+    let peak = peak.load(Ordering::Relaxed);
+    println!(
+        "abuse: login storm of 200 (default scrypt) took {:.1} s, {ok} logged in; peak RSS {} MiB (idle {} MiB); \
+         /healthz p99 {:.1} ms over {} pings (max {:.1} ms)",
+        storm_time.as_secs_f64(),
+        peak / 1024,
+        idle / 1024,
+        p99.as_secs_f64() * 1000.0,
+        times.len(),
+        times.last().unwrap().as_secs_f64() * 1000.0
+    );
+    assert!(peak < RSS_BOUND_KIB, "peak RSS {peak} KiB during the storm");
+    assert!(server.stop().is_some_and(|s| s.success()));
+}
+
+/// Reads until the server closes the connection; the time it took.
+async fn time_to_close(mut stream: tokio::net::TcpStream, trickle: bool) -> Duration {
+    let began = Instant::now();
+    let mut buf = [0u8; 1024];
+    let request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    let mut sent = 0;
+    loop {
+        if trickle && sent < request.len() {
+            let _ = stream.write_all(&request[sent..sent + 1]).await;
+            sent += 1;
+        } else if trickle {
+            let _ = stream.write_all(b"a").await;
+        }
+        match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return began.elapsed(),
+            Ok(Ok(_)) => {}
+            Err(_) => {}
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "slow connection still open after 30 s"
+        );
+    }
+}
+
+#[tokio::test]
+async fn slow_loris_connections_are_dropped_by_the_header_timeout() {
+    let s = Server::start().await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut partial = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    partial
+        .write_all(b"POST /api/users/login HTT")
+        .await
+        .unwrap();
+    let trickling = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (a, b, c) = tokio::join!(
+        time_to_close(silent, false),
+        time_to_close(partial, false),
+        time_to_close(trickling, true),
+        async {
+            // Meanwhile the server answers others at once.
+            let r = reqwest::get(s.url("/healthz")).await.unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    )
+    .into_tuple3();
+    println!("abuse: slow connections dropped after {a:?} (silent), {b:?} (partial line), {c:?} (trickling headers)");
+    for t in [a, b, c] {
+        assert!(t < Duration::from_secs(20), "dropped only after {t:?}");
+    }
+    s.stop().await;
+}
+
+trait Tuple3<A, B, C> {
+    fn into_tuple3(self) -> (A, B, C);
+}
+impl<A, B, C, D> Tuple3<A, B, C> for (A, B, C, D) {
+    fn into_tuple3(self) -> (A, B, C) {
+        (self.0, self.1, self.2)
+    }
+}
+
+/// Sends headers declaring `declared` bytes and only a few of them; the
+/// answer must arrive without the rest.
+async fn declared_too_large(
+    s: &Server,
+    path: &str,
+    cookie: &str,
+    token: &str,
+    declared: u64,
+) -> (u16, String) {
+    let addr = s.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nX-CSRF-Token: {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n{{\"a\":\""
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    if out.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer before the body was sent to {path}");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_before_they_are_sent() {
+    let s = Server::start().await;
+    s.create_user("boss", Some("pw"), true).await;
+    let (mut c, sid) = s.login_with_cookie("boss", "pw").await;
+    let token = c.refresh_token().await;
+    let cookie = format!("innkeeper_sid={sid}");
+    for (path, declared) in [
+        ("/api/settings/save", 51 * 1024 * 1024),
+        ("/api/users/change-avatar", 11 * 1024 * 1024),
+        ("/api/users/create", 2 * 1024 * 1024),
+        ("/api/users/login", 5_000_000_000),
+        ("/api/settings/save", u64::MAX / 2),
+    ] {
+        let (status, text) = declared_too_large(&s, path, &cookie, &token, declared).await;
+        assert_eq!(status, 413, "{path} with {declared}: {text}");
+    }
+    // Anonymous: refused as early (CSRF before anything else).
+    let (status, _) = declared_too_large(&s, "/api/users/login", "x=y", "nope", 1 << 40).await;
+    assert!(matches!(status, 403 | 413), "{status}");
+    let r = reqwest::get(s.url("/healthz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    s.stop().await;
+}
