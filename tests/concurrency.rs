@@ -95,7 +95,7 @@ async fn conflicting_admin_actions_end_in_a_serial_state() {
         let (base, ops, logins, barrier) =
             (s.base.clone(), ops.clone(), logins.clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
-            let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (i as u64 + 1) * 0x1234_5678;
+            let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ ((i as u64 + 1) * 0x1234_5678);
             let mut c = Client::new(&base);
             if i < ADMINS {
                 let (_, _, status, body) = timed(

@@ -371,7 +371,7 @@ async fn storm(
             let Ok(s) = Session::login(&base, h, "").await else {
                 return;
             };
-            let mut rng = Rng(seed ^ (i as u64 + 11) * 0x9e37_79b9);
+            let mut rng = Rng(seed ^ ((i as u64 + 11) * 0x9e37_79b9));
             while !stop.load(Ordering::Relaxed) {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let pad = "x".repeat(rng.below(30_000) as usize);
