@@ -1,60 +1,793 @@
-//! Lua hook scripts (interface; the engine lands in its own change).
+//! Lua hook scripts: the admin drops `*.lua` files in the hooks folder, and
+//! the server calls their handlers when accounts are created, people log in,
+//! backups are made, and so on (see `scripts/README.md` for the script side).
+//!
+//! How it fits together:
+//! - Each top-level `*.lua` file gets its own sandboxed Lua state
+//!   ([`sandbox`]) with the `innkeeper` API ([`api`]). Its top level runs
+//!   once at load and registers handlers with `innkeeper.on`.
+//! - Before every dispatch the folder is listed again and changed, new or
+//!   removed files are reloaded or dropped, so editing a script takes effect
+//!   on the next event without a restart. A file that fails to load is
+//!   logged with file and line; the others keep working, and if an earlier
+//!   version of it was running, that version stays until the file is fixed.
+//! - A dispatch runs the event's handlers in file-name order, then
+//!   registration order. For `before_*` events the first refusal wins; a
+//!   failing handler refuses the action when `fail_closed` is set.
+//! - Lua runs on a blocking thread ([`Hooks::dispatch`] uses
+//!   `spawn_blocking`), each state behind its own mutex. Every wait is
+//!   bounded, so a stuck script turns into a refused (or, for observing
+//!   events, ignored) hook call, never into a stuck request.
 
-use std::path::PathBuf;
+mod api;
+mod events;
+mod sandbox;
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Map, Value as Json};
+use tokio::sync::Semaphore;
+
+pub use api::{MAX_FILE_BYTES, MAX_LIST_ENTRIES};
+pub use events::{EventKind, UnknownEvent};
+pub use sandbox::{INSTRUCTIONS_PER_CHECK, MAX_PATTERN_LEN, MAX_PATTERN_SUBJECT};
+
+use api::{clean_log_text, ApiContext, Reply};
+use sandbox::{Limits, Script};
+
+/// The reason users see when a `before_*` action is refused because a
+/// handler failed (error, timeout, out of memory) and `fail_closed` is set.
+pub const HOOK_FAILED_REASON: &str =
+    "A server hook failed; the action was refused. Ask your admin.";
+
+/// Largest script file that is loaded (4 MiB); a bigger one is a load error.
+pub const MAX_SCRIPT_BYTES: u64 = 4 << 20;
+
+/// A file modified this recently may have been edited again within the
+/// file system's timestamp granularity without its size changing, so its
+/// content is compared too (the same trick git uses for "racy" entries).
+const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+/// Added to the outer bound of an async dispatch for thread hand-over and
+/// listing the folder.
+const DISPATCH_SLACK: Duration = Duration::from_millis(250);
+
+/// Upper bound for `timeout_ms`, so deadline arithmetic cannot overflow.
+const MAX_TIMEOUT_MS: u64 = 3_600_000;
+
+/// Hook settings from `config.yaml` (`hooks.*`).
+#[derive(Debug, Clone)]
 pub struct HookSettings {
+    /// Folder whose top-level `*.lua` files are loaded.
     pub dir: PathBuf,
+    /// Time limit of one handler call (and of loading one file).
     pub timeout_ms: u64,
+    /// Memory limit of each script's Lua state; 0 disables the limit.
     pub memory_limit_mb: u64,
+    /// When a `before_*` handler fails: refuse the action (true) or go on as
+    /// if that handler had allowed it (false).
     pub fail_closed: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    BeforeUserCreate,
-    UserCreated,
-    BeforeUserDelete,
-    UserDeleted,
-    BeforeLogin,
-    LoginSucceeded,
-    LoginFailed,
-    RecoveryRequested,
-    PasswordChanged,
-    BackupCreated,
-    SettingsReset,
-    ServerStarted,
+impl Default for HookSettings {
+    /// The defaults of SPEC §2: `scripts`, 1000 ms, 32 MB, fail closed.
+    fn default() -> Self {
+        HookSettings {
+            dir: PathBuf::from("scripts"),
+            timeout_ms: 1000,
+            memory_limit_mb: 32,
+            fail_closed: true,
+        }
+    }
 }
 
+/// One occurrence of an event, as the server reports it.
+#[derive(Debug, Clone)]
 pub struct HookEvent {
     pub kind: EventKind,
+    /// The account concerned, when there is one (`ev.handle`).
     pub handle: Option<String>,
+    /// The client address, when the event comes from a request (`ev.ip`).
     pub ip: Option<String>,
-    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// The event's own fields (documented per event in scripts/README.md).
+    pub fields: Map<String, Json>,
+    /// The affected user's folder; when set, scripts get `ev.user`.
     pub user_dir: Option<PathBuf>,
 }
 
+impl HookEvent {
+    /// An event with no handle, address, fields or folder yet.
+    pub fn new(kind: EventKind) -> HookEvent {
+        HookEvent {
+            kind,
+            handle: None,
+            ip: None,
+            fields: Map::new(),
+            user_dir: None,
+        }
+    }
+
+    pub fn with_handle(mut self, handle: impl Into<String>) -> HookEvent {
+        self.handle = Some(handle.into());
+        self
+    }
+
+    pub fn with_ip(mut self, ip: impl Into<String>) -> HookEvent {
+        self.ip = Some(ip.into());
+        self
+    }
+
+    pub fn with_field(mut self, name: impl Into<String>, value: impl Into<Json>) -> HookEvent {
+        self.fields.insert(name.into(), value.into());
+        self
+    }
+
+    pub fn with_user_dir(mut self, dir: impl Into<PathBuf>) -> HookEvent {
+        self.user_dir = Some(dir.into());
+        self
+    }
+}
+
+/// What the server should do after a dispatch.
+#[derive(Debug, Clone, PartialEq)]
 pub enum HookOutcome {
-    Allow {
-        adjust: serde_json::Map<String, serde_json::Value>,
-    },
-    Refuse {
-        reason: String,
-    },
+    /// Go ahead. `adjust` holds fields handlers asked to change (merged,
+    /// later handlers win); the server applies the ones it documents
+    /// (`name`, `admin` on `before_user_create`) and ignores the rest.
+    Allow { adjust: Map<String, Json> },
+    /// Do not go ahead; `reason` is meant to be shown to the user.
+    Refuse { reason: String },
+}
+
+impl HookOutcome {
+    /// Allow with no adjustments.
+    pub fn allow() -> HookOutcome {
+        HookOutcome::Allow { adjust: Map::new() }
+    }
+
+    pub fn is_refused(&self) -> bool {
+        matches!(self, HookOutcome::Refuse { .. })
+    }
+}
+
+/// The loaded hook scripts. Cheap to clone; clones share the states.
+#[derive(Clone)]
+pub struct Hooks {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: HookSettings,
+    limits: Limits,
+    config: Arc<Json>,
+    registry: Mutex<Registry>,
+    /// Held while the folder is compared and files are (re)loaded, so two
+    /// dispatches do not load the same file twice.
+    reload: Mutex<()>,
+    /// One async dispatch at a time: Lua work is serial per state anyway,
+    /// and this keeps hook calls from taking every blocking thread.
+    gate: Arc<Semaphore>,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// By file name, so iteration is file-name order.
+    files: BTreeMap<String, Entry>,
+}
+
+struct Entry {
+    stamp: Stamp,
+    /// Hash of what was last read (or of the read error), to tell a real
+    /// edit from a mere touch.
+    digest: u64,
+    /// The running version. When an edit fails to load, the previous
+    /// version stays here: a typo in a policy script should not quietly
+    /// switch the policy off.
+    loaded: Option<Loaded>,
+    /// `file:line: message` of the last failed load, for
+    /// [`Hooks::load_errors`]; `None` once the file loads cleanly.
+    error: Option<String>,
 }
 
 #[derive(Clone)]
-pub struct Hooks;
+struct Loaded {
+    script: Arc<Mutex<Script>>,
+    kinds: BTreeSet<EventKind>,
+    handlers: usize,
+    stale: Arc<AtomicBool>,
+}
+
+/// What the directory listing says about a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Stamp {
+    fn is_racy(&self) -> bool {
+        match self.modified {
+            None => true,
+            Some(modified) => SystemTime::now()
+                .duration_since(modified)
+                .map_or(true, |age| age < RACY_WINDOW),
+        }
+    }
+}
+
+struct Listed {
+    name: String,
+    path: PathBuf,
+    stamp: Stamp,
+}
+
+/// A listed file compared with what is loaded.
+enum Check {
+    Unchanged,
+    /// Same content, new timestamp: remember the stamp, keep the state.
+    Touched,
+    /// New or edited (or due for reload): the content read, or why not.
+    Changed(Result<Vec<u8>, String>),
+}
+
+/// Why a lock could not be taken.
+enum LockFailure {
+    /// Still held after the wait; counted as a timeout.
+    Busy,
+    /// A panic happened while it was held; the state may be broken.
+    Poisoned,
+}
 
 impl Hooks {
-    pub fn new(_settings: HookSettings, _config_view: serde_json::Value) -> Hooks {
-        Hooks
-    }
-    pub fn has_handlers(&self, _kind: EventKind) -> bool {
-        false
-    }
-    pub async fn dispatch(&self, _event: HookEvent) -> HookOutcome {
-        HookOutcome::Allow {
-            adjust: Default::default(),
+    /// Loads every top-level `*.lua` file in `settings.dir`, in file-name
+    /// order (subfolders such as `examples/` are not loaded; neither are
+    /// hidden files like editor lock files). A missing folder means no
+    /// hooks. `config_view` is a JSON object of non-secret config values
+    /// scripts may read as `innkeeper.config`.
+    ///
+    /// Runs each file's top level, so call it where blocking for up to
+    /// `timeout_ms` per file is acceptable (server start).
+    pub fn new(settings: HookSettings, config_view: Json) -> Hooks {
+        let timeout_ms = settings.timeout_ms.clamp(1, MAX_TIMEOUT_MS);
+        let limits = Limits {
+            timeout: Duration::from_millis(timeout_ms),
+            memory_bytes: usize::try_from(settings.memory_limit_mb)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 20),
+        };
+        let config = match config_view {
+            Json::Object(_) => config_view,
+            Json::Null => Json::Object(Map::new()),
+            other => {
+                tracing::warn!(
+                    "hook config view is a {}, not an object; scripts see an empty innkeeper.config",
+                    json_kind(&other)
+                );
+                Json::Object(Map::new())
+            }
+        };
+        if !settings.dir.is_dir() {
+            tracing::info!(dir = %settings.dir.display(), "no hook scripts folder; no hooks are loaded");
         }
+        let hooks = Hooks {
+            inner: Arc::new(Inner {
+                settings,
+                limits,
+                config: Arc::new(config),
+                registry: Mutex::new(Registry::default()),
+                reload: Mutex::new(()),
+                gate: Arc::new(Semaphore::new(1)),
+            }),
+        };
+        hooks.inner.refresh();
+        hooks
+    }
+
+    /// Runs the handlers for this event synchronously, on the calling
+    /// thread: call it from a blocking thread, never from async code. Picks
+    /// up script changes first. Never panics.
+    ///
+    /// Each handler call is bounded by `timeout_ms`, but a script stuck in
+    /// one long C library call (a pathological pattern) cannot be
+    /// interrupted; only [`Hooks::dispatch`] bounds that from the outside.
+    pub fn dispatch_blocking(&self, event: HookEvent) -> HookOutcome {
+        let kind = event.kind;
+        match catch_unwind(AssertUnwindSafe(|| self.inner.run(event))) {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::error!(event = %kind, "internal error (panic) while running hooks");
+                self.inner.failure_outcome(kind)
+            }
+        }
+    }
+
+    /// Runs [`Hooks::dispatch_blocking`] on tokio's blocking pool, one
+    /// dispatch at a time, so scripts never stall the async executor.
+    ///
+    /// Every wait is bounded: waiting for an earlier dispatch is limited to
+    /// `2 × timeout_ms`, and the whole run to a budget derived from the
+    /// number of scripts and handlers. Past either, the dispatch counts as a
+    /// timed-out hook (refused for `before_*` events when `fail_closed`,
+    /// allowed otherwise); a run that overshoots is left to finish in the
+    /// background and its result is discarded.
+    pub async fn dispatch(&self, event: HookEvent) -> HookOutcome {
+        let kind = event.kind;
+        let inner = &self.inner;
+        let wait = inner.lock_wait();
+        let permit = match tokio::time::timeout(wait, Arc::clone(&inner.gate).acquire_owned()).await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                tracing::error!(
+                    event = %kind,
+                    "hooks still busy with an earlier event after {} ms; counted as a hook timeout",
+                    wait.as_millis()
+                );
+                return inner.failure_outcome(kind);
+            }
+        };
+        let budget = inner.dispatch_budget();
+        let hooks = self.clone();
+        let task = tokio::task::spawn_blocking(move || hooks.dispatch_blocking(event));
+        let outcome = match tokio::time::timeout(budget, task).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(join_error)) => {
+                tracing::error!(event = %kind, "hook task failed: {join_error}");
+                inner.failure_outcome(kind)
+            }
+            Err(_) => {
+                tracing::error!(
+                    event = %kind,
+                    "hooks did not finish within {} ms: a script is stuck in a long library call \
+                     (likely a pattern function); counted as a hook timeout",
+                    budget.as_millis()
+                );
+                inner.failure_outcome(kind)
+            }
+        };
+        // Released only now: while a run is within its budget, the next
+        // dispatch waits for it instead of piling up threads.
+        drop(permit);
+        outcome
+    }
+
+    /// Whether any script currently handles `kind`, so the server can skip
+    /// building events nobody listens to.
+    ///
+    /// Cheap and safe to call from async code: it lists the folder but never
+    /// runs Lua. If a script file is new or changed since it was loaded,
+    /// the answer is `true` until the next dispatch has (re)loaded it, so a
+    /// new handler is never missed.
+    pub fn has_handlers(&self, kind: EventKind) -> bool {
+        self.inner.has_handlers(kind)
+    }
+
+    /// Current load errors, one `file:line: message` per file whose current
+    /// content failed to load, in file-name order. For the admin panel and
+    /// tests; reflects the folder as of the last dispatch (or
+    /// [`Hooks::new`]).
+    pub fn load_errors(&self) -> Vec<String> {
+        self.inner
+            .registry()
+            .files
+            .values()
+            .filter_map(|entry| entry.error.clone())
+            .collect()
+    }
+
+    /// Names of the files whose handlers are active, in file-name order
+    /// (including a file whose latest edit failed but whose previous
+    /// version still runs).
+    pub fn loaded_scripts(&self) -> Vec<String> {
+        self.inner
+            .registry()
+            .files
+            .iter()
+            .filter(|(_, entry)| entry.loaded.is_some())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
+impl Inner {
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        // The registry is only ever held for map updates that cannot leave
+        // it half-done, so a poisoned lock is still consistent.
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How long to wait for a lock before counting the call as timed out.
+    fn lock_wait(&self) -> Duration {
+        self.limits.timeout.saturating_mul(2)
+    }
+
+    /// Outer bound of one async dispatch: a reload wait, loading every
+    /// file, a lock wait per file and every handler, each at most one
+    /// timeout, plus slack.
+    fn dispatch_budget(&self) -> Duration {
+        let (files, handlers) = match self.registry.try_lock() {
+            Ok(registry) => (
+                registry.files.len(),
+                registry
+                    .files
+                    .values()
+                    .map(|e| e.loaded.as_ref().map_or(0, |l| l.handlers))
+                    .sum(),
+            ),
+            Err(_) => (0, 0),
+        };
+        let units = 4 + 3 * files as u32 + handlers as u32;
+        self.limits.timeout.saturating_mul(units) + DISPATCH_SLACK
+    }
+
+    fn failure_outcome(&self, kind: EventKind) -> HookOutcome {
+        if kind.is_before() && self.settings.fail_closed {
+            HookOutcome::Refuse {
+                reason: HOOK_FAILED_REASON.to_owned(),
+            }
+        } else {
+            HookOutcome::allow()
+        }
+    }
+
+    fn run(&self, event: HookEvent) -> HookOutcome {
+        self.refresh();
+        let kind = event.kind;
+        let targets: Vec<(String, Loaded)> = self
+            .registry()
+            .files
+            .iter()
+            .filter_map(|(name, entry)| match &entry.loaded {
+                Some(loaded) if loaded.kinds.contains(&kind) => {
+                    Some((name.clone(), loaded.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+
+        // Later handlers see the adjustments of earlier ones.
+        let mut fields = event.fields.clone();
+        let mut adjust = Map::new();
+        for (name, loaded) in targets {
+            let script = match lock_within(&loaded.script, self.lock_wait()) {
+                Ok(script) => script,
+                Err(failure) => {
+                    let why = match failure {
+                        LockFailure::Busy => format!(
+                            "still busy with an earlier call after {} ms; counted as a timeout",
+                            self.lock_wait().as_millis()
+                        ),
+                        LockFailure::Poisoned => {
+                            loaded.stale.store(true, Ordering::Relaxed);
+                            "its state broke in an earlier call; it will be reloaded".to_owned()
+                        }
+                    };
+                    tracing::error!(script = %name, event = %kind, "hook skipped: {why}");
+                    if kind.is_before() && self.settings.fail_closed {
+                        return self.failure_outcome(kind);
+                    }
+                    continue;
+                }
+            };
+            for handler in script.handlers_for(kind) {
+                match script.call(&handler, &event, &fields) {
+                    Ok(Reply::Refuse(reason)) => {
+                        tracing::info!(
+                            script = %name,
+                            event = %kind,
+                            handle = event.handle.as_deref().unwrap_or(""),
+                            "hook refused the action: {}",
+                            clean_log_text(&reason)
+                        );
+                        return HookOutcome::Refuse { reason };
+                    }
+                    Ok(Reply::Allow(changes)) => {
+                        for (key, value) in changes {
+                            fields.insert(key.clone(), value.clone());
+                            adjust.insert(key, value);
+                        }
+                    }
+                    Err(failure) => {
+                        tracing::error!(
+                            script = %name,
+                            event = %kind,
+                            "hook failed: {}",
+                            clean_log_text(&failure.message)
+                        );
+                        if kind.is_before() && self.settings.fail_closed {
+                            return self.failure_outcome(kind);
+                        }
+                    }
+                }
+            }
+        }
+        HookOutcome::Allow { adjust }
+    }
+
+    fn has_handlers(&self, kind: EventKind) -> bool {
+        let listing = self.list_dir();
+        let registry = match self.registry.try_lock() {
+            Ok(registry) => registry,
+            // A reload is being installed right now: say yes, the dispatch
+            // will sort it out.
+            Err(TryLockError::WouldBlock) => return true,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        };
+        let Some(listing) = listing else {
+            return registry.files.values().any(|e| handles(e, kind));
+        };
+        listing.iter().any(|listed| {
+            let Some(entry) = registry.files.get(&listed.name) else {
+                return true;
+            };
+            matches!(check(listed, Some(entry)), Check::Changed(_)) || handles(entry, kind)
+        })
+    }
+
+    /// Brings the loaded states in line with the folder: loads new and
+    /// edited files, reloads states marked stale, drops removed files.
+    fn refresh(&self) {
+        // The lock guards no data, only the right to reload; a panic during
+        // an earlier reload must not stop all later ones.
+        self.reload.clear_poison();
+        let Ok(_reload) = lock_within(&self.reload, self.lock_wait()) else {
+            tracing::warn!("hook scripts not re-checked: another reload is still running");
+            return;
+        };
+        let Some(listing) = self.list_dir() else {
+            return;
+        };
+
+        let mut touched = Vec::new();
+        let mut changed = Vec::new();
+        for listed in &listing {
+            let result = {
+                let registry = self.registry();
+                check(listed, registry.files.get(&listed.name))
+            };
+            match result {
+                Check::Unchanged => {}
+                Check::Touched => touched.push((listed.name.clone(), listed.stamp)),
+                Check::Changed(content) => {
+                    let digest = digest_of(&content);
+                    let entry = match self.load(&listed.name, content) {
+                        Ok(loaded) => Entry {
+                            stamp: listed.stamp,
+                            digest,
+                            loaded: Some(loaded),
+                            error: None,
+                        },
+                        Err(message) => {
+                            let previous = self.previous_version(&listed.name);
+                            if previous.is_some() {
+                                tracing::warn!(
+                                    script = %listed.name,
+                                    "the previous version of this hook script stays active until it loads"
+                                );
+                            }
+                            Entry {
+                                stamp: listed.stamp,
+                                digest,
+                                loaded: previous,
+                                error: Some(message),
+                            }
+                        }
+                    };
+                    changed.push((listed.name.clone(), entry));
+                }
+            }
+        }
+
+        // Old states are dropped after the registry lock is released:
+        // closing a Lua state runs its finalizers.
+        let mut dropped = Vec::new();
+        {
+            let mut registry = self.registry();
+            let present: BTreeSet<&str> = listing.iter().map(|l| l.name.as_str()).collect();
+            let removed: Vec<String> = registry
+                .files
+                .keys()
+                .filter(|name| !present.contains(name.as_str()))
+                .cloned()
+                .collect();
+            for name in removed {
+                tracing::info!(script = %name, "hook script removed; its handlers are gone");
+                dropped.extend(registry.files.remove(&name));
+            }
+            for (name, stamp) in touched {
+                if let Some(entry) = registry.files.get_mut(&name) {
+                    entry.stamp = stamp;
+                }
+            }
+            for (name, entry) in changed {
+                dropped.extend(registry.files.insert(name, entry));
+            }
+        }
+        drop(dropped);
+    }
+
+    /// The version of `name` to keep running when its new content fails to
+    /// load: the current one, unless it is being replaced because it broke
+    /// (then it would only fail again).
+    fn previous_version(&self, name: &str) -> Option<Loaded> {
+        self.registry()
+            .files
+            .get(name)
+            .and_then(|entry| entry.loaded.clone())
+            .filter(|loaded| !loaded.stale.load(Ordering::Relaxed))
+    }
+
+    /// Loads one file into a fresh state, logging the result. The error is
+    /// `file:line: message`.
+    fn load(&self, name: &str, content: Result<Vec<u8>, String>) -> Result<Loaded, String> {
+        let source = match content {
+            Ok(source) => source,
+            Err(why) => {
+                let message = format!("{name}: {why}");
+                tracing::error!(script = %name, "hook script not loaded: {message}");
+                return Err(message);
+            }
+        };
+        let ctx = ApiContext {
+            file: name.to_owned(),
+            config: Arc::clone(&self.config),
+            hooks_dir: self.settings.dir.clone(),
+        };
+        let loaded = catch_unwind(AssertUnwindSafe(|| {
+            Script::load(name, &source, self.limits, ctx)
+        }));
+        match loaded {
+            Ok(Ok(script)) => {
+                let kinds: BTreeSet<EventKind> = script.kinds().collect();
+                let handlers = script.handler_count();
+                let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+                tracing::info!(
+                    script = %name,
+                    "hook script loaded: {handlers} handler(s) for {}",
+                    if names.is_empty() { "no events".to_owned() } else { names.join(", ") }
+                );
+                Ok(Loaded {
+                    stale: script.stale_flag(),
+                    script: Arc::new(Mutex::new(script)),
+                    kinds,
+                    handlers,
+                })
+            }
+            Ok(Err(failure)) => {
+                tracing::error!(
+                    script = %name,
+                    "hook script failed to load: {}",
+                    clean_log_text(&failure.message)
+                );
+                Err(failure.message)
+            }
+            Err(_) => {
+                let message = format!("{name}: internal error while loading the script");
+                tracing::error!(script = %name, "{message}");
+                Err(message)
+            }
+        }
+    }
+
+    /// The top-level `*.lua` files, sorted by name. `None` when the folder
+    /// exists but cannot be read (keep what is loaded); an empty list when
+    /// it does not exist (no hooks).
+    fn list_dir(&self) -> Option<Vec<Listed>> {
+        let dir = &self.settings.dir;
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Some(Vec::new()),
+            Err(err) => {
+                tracing::warn!(dir = %dir.display(), "cannot list the hook scripts folder: {err}");
+                return None;
+            }
+        };
+        let mut listing = Vec::new();
+        for entry in entries.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if !name.ends_with(".lua") || name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            // Follows a symlink: the admin may link a script in.
+            let Ok(meta) = fs::metadata(&path) else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            listing.push(Listed {
+                name,
+                path,
+                stamp: Stamp {
+                    len: meta.len(),
+                    modified: meta.modified().ok(),
+                },
+            });
+        }
+        listing.sort_by(|a, b| a.name.cmp(&b.name));
+        Some(listing)
+    }
+}
+
+fn handles(entry: &Entry, kind: EventKind) -> bool {
+    matches!(&entry.loaded, Some(l) if l.kinds.contains(&kind))
+}
+
+/// Compares a listed file with its registry entry. Reads the file only when
+/// the stamp differs or cannot be trusted.
+fn check(listed: &Listed, entry: Option<&Entry>) -> Check {
+    let Some(entry) = entry else {
+        return Check::Changed(read_script(&listed.path));
+    };
+    let stale = matches!(&entry.loaded, Some(l) if l.stale.load(Ordering::Relaxed));
+    if stale {
+        return Check::Changed(read_script(&listed.path));
+    }
+    if entry.stamp == listed.stamp && !listed.stamp.is_racy() {
+        return Check::Unchanged;
+    }
+    let content = read_script(&listed.path);
+    if digest_of(&content) != entry.digest {
+        Check::Changed(content)
+    } else if entry.stamp == listed.stamp {
+        Check::Unchanged
+    } else {
+        Check::Touched
+    }
+}
+
+fn read_script(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = fs::metadata(path).map_err(|e| format!("cannot read the script: {e}"))?;
+    if meta.len() > MAX_SCRIPT_BYTES {
+        return Err(format!(
+            "script is larger than {} MiB and was not loaded",
+            MAX_SCRIPT_BYTES >> 20
+        ));
+    }
+    fs::read(path).map_err(|e| format!("cannot read the script: {e}"))
+}
+
+fn digest_of(content: &Result<Vec<u8>, String>) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    content.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Takes a lock, giving up after `wait`. std's mutex has no timed lock, and
+/// contention here is rare (one async dispatch at a time), so polling every
+/// millisecond is simple and cheap.
+fn lock_within<T>(mutex: &Mutex<T>, wait: Duration) -> Result<MutexGuard<'_, T>, LockFailure> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match mutex.try_lock() {
+            Ok(guard) => return Ok(guard),
+            Err(TryLockError::Poisoned(_)) => return Err(LockFailure::Poisoned),
+            Err(TryLockError::WouldBlock) if Instant::now() >= deadline => {
+                return Err(LockFailure::Busy)
+            }
+            Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+}
+
+fn json_kind(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
     }
 }
