@@ -1,6 +1,8 @@
 //! The pictures in the README: the login page (list and discreet), the
 //! account view and the admin view, each 1280 and 360 px wide, written to
-//! docs/screenshots/. Runs with the rest of the suite so they stay current.
+//! target/screenshots/readme/ on every run (so the suite proves they can be
+//! taken) and into docs/screenshots/ when INNKEEPER_UPDATE_SCREENSHOTS=1 is
+//! set — the committed pictures then change only when someone means it.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +17,12 @@ use crate::support::{login_list, png_with, t, Browser};
 const WIDTHS: [(u32, u32); 2] = [(1280, 900), (360, 780)];
 
 fn docs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if std::env::var("INNKEEPER_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        root.join("docs/screenshots")
+    } else {
+        root.join("target/screenshots/readme")
+    }
 }
 
 /// A soft two-colour gradient, as a data URL.
