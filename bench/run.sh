@@ -59,6 +59,10 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
 fi
 
+# What is built: HEAD and any uncommitted changes, taken before the build.
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CHANGED=$(git status --porcelain --untracked-files=no 2>/dev/null | awk '{ print $NF }' | paste -sd' ' || true)
+DIRTY=${CHANGED:+ plus uncommitted changes to $CHANGED}
 log "building (cargo build --release --bin innkeeper --example bench_tool)"
 cargo build --release --bin innkeeper --example bench_tool
 BIN=$ROOT/target/release/innkeeper
@@ -402,8 +406,6 @@ else
 fi
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 MEM=$(awk '$1 == "MemTotal:" { printf("%.1f GiB", $2 / 1048576) }' /proc/meminfo)
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes in the tree)" || true)
 {
   cat <<EOF
 # Benchmarks
@@ -414,7 +416,7 @@ value, so the spread shows how noisy the machine was.
 
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
 - Command: \`$COMMAND\`
-- Commit: $COMMIT$DIRTY
+- Built from: commit $COMMIT$DIRTY
 - Machine: $(nproc) cores, $CPU, $MEM RAM, Linux $(uname -r)
 - Load average (1, 5, 15 min) at start: $LOAD_START; at end: $LOAD_END;
   1-min load at the start of each run: $(each load1 2)
