@@ -51,7 +51,7 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut sweep = tokio::time::interval(Duration::from_secs(1));
-    let mut data_version = app.store.data_version().ok();
+    let mut data_version = app.store.data_version().await.ok();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -95,7 +95,7 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
                     tracing::warn!("session sweep failed: {e}");
                 }
                 // Console commands may have changed accounts meanwhile.
-                let now = app.store.data_version().ok();
+                let now = app.store.data_version().await.ok();
                 if now != data_version {
                     data_version = now;
                     if let Err(e) = app.resync().await {

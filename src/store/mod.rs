@@ -97,7 +97,8 @@ impl Store {
 
     /// SQLite's counter of commits by other connections (console commands
     /// writing while the server runs), used to drop stale caches.
-    pub fn data_version(&self) -> Result<i64, StoreError> {
-        self.run_blocking(|c| Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?))
+    pub async fn data_version(&self) -> Result<i64, StoreError> {
+        self.run(|c| Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?))
+            .await
     }
 }

@@ -59,31 +59,20 @@ pub fn list(conn: &Connection) -> Result<Vec<UserRow>, StoreError> {
 
 /// Inserts a new account; false when the handle is taken.
 pub fn insert(conn: &Connection, u: &UserRow) -> Result<bool, StoreError> {
-    let n = conn.execute(
-        &format!(
-            "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT(handle) DO NOTHING"
-        ),
-        params![
-            u.handle,
-            u.name,
-            u.created,
-            u.password,
-            u.legacy_salt,
-            u.admin,
-            u.enabled,
-            u.avatar,
-            u.persona_avatar
-        ],
-    )?;
-    Ok(n == 1)
+    Ok(write_row(conn, "INSERT", "ON CONFLICT(handle) DO NOTHING", u)? == 1)
 }
 
 /// Replaces every field of an existing account (import --overwrite).
 pub fn replace(conn: &Connection, u: &UserRow) -> Result<(), StoreError> {
-    conn.execute(
+    write_row(conn, "INSERT OR REPLACE", "", u)?;
+    Ok(())
+}
+
+/// Writes every column of `u` with the given statement verb and tail.
+fn write_row(conn: &Connection, verb: &str, tail: &str, u: &UserRow) -> Result<usize, StoreError> {
+    Ok(conn.execute(
         &format!(
-            "INSERT OR REPLACE INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            "{verb} INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) {tail}"
         ),
         params![
             u.handle,
@@ -96,8 +85,7 @@ pub fn replace(conn: &Connection, u: &UserRow) -> Result<(), StoreError> {
             u.avatar,
             u.persona_avatar
         ],
-    )?;
-    Ok(())
+    )?)
 }
 
 /// Deletes an account (its sessions go with it); false when absent.
