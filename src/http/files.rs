@@ -56,6 +56,11 @@ fn decode(raw: &str) -> Result<String, AppError> {
 /// `/avatars/<handle>`: the persona picture recorded for that user (public,
 /// like the user list that shows it).
 async fn persona_picture(ctx: &Ctx, handle: &str) -> Result<Response, AppError> {
+    // In discreet mode the login screen shows nobody, so pictures are for
+    // logged-in users only: a 404 versus a picture would tell who exists.
+    if ctx.app.config.enable_discreet_login {
+        ctx.require_user()?;
+    }
     let handle = handle.split('?').next().unwrap_or("");
     let user = ctx
         .app
