@@ -6,18 +6,22 @@
 # A server that does not start, or a measurement that cannot be taken, does.
 #
 #   bench/run.sh [--users N] [--runs R] [--duration S] [--quick] [--out FILE]
+#                [--big-mib M]
 #
 #   --users N     accounts in the main data root, default-user included (1000)
 #   --runs R      runs; every figure is the median over them (3)
 #   --duration S  seconds of each wrk / login measurement (10)
 #   --quick       1 run of 3 s measurements (a smoke test, not for figures)
 #   --out FILE    where to write the report (BENCHMARKS.md in the repo)
+#   --big-mib M   size of each of the 4 random files of the backup folder
+#                 (35: a 200 MiB folder; 110 gives the 500 MiB one)
 set -euo pipefail
 
 USERS=1000
 RUNS=3
 DUR=10
 OUT=""
+BIG_MIB=35
 ORIG_ARGS=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,11 +30,12 @@ while [ $# -gt 0 ]; do
     --duration) DUR=$2; shift 2 ;;
     --quick) RUNS=1; DUR=3; shift ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --big-mib) BIG_MIB=$2; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in "$USERS" "$RUNS" "$DUR"; do
+for v in "$USERS" "$RUNS" "$DUR" "$BIG_MIB"; do
   case "$v" in ''|*[!0-9]*) echo "bench/run.sh: --users, --runs and --duration take whole numbers" >&2; exit 2 ;; esac
 done
 [ "$USERS" -ge 10 ] || { echo "bench/run.sh: --users must be at least 10" >&2; exit 2; }
@@ -199,8 +204,8 @@ log "  $(cat "$TMP/seed-main")"
 # The same accounts with only their template folders, for the start-up time.
 cp -a "$MAIN" "$CLEAN"
 
-log "writing the backup folder (12,000 JSON files + 4 x 35 MiB) into bench-backup"
-"$TOOL" gen-backup --dir "$BACKUP_DIR" >"$TMP/gen-backup" || die "cannot write the backup folder"
+log "writing the backup folder (12,000 JSON files + 4 x $BIG_MIB MiB) into bench-backup"
+"$TOOL" gen-backup --dir "$BACKUP_DIR" --big-mib "$BIG_MIB" >"$TMP/gen-backup" || die "cannot write the backup folder"
 log "  $(cat "$TMP/gen-backup")"
 BACKUP_BYTES=$(du -sb "$BACKUP_DIR" | cut -f1)
 BACKUP_FILES=$(find "$BACKUP_DIR" -type f | wc -l)
