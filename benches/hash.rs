@@ -7,16 +7,8 @@ use std::time::Instant;
 use innkeeper::accounts::password::Hasher;
 use innkeeper::config;
 
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
+mod support;
+use support::vm_hwm_kib;
 
 fn main() {
     let (c, _) = config::parse("").expect("defaults");

@@ -10,22 +10,14 @@ use std::time::Instant;
 use innkeeper::config;
 use innkeeper::import::{self, records::key_file_name, ImportOptions};
 
+mod support;
+use support::vm_hwm_kib;
+
 const USERS: usize = 1_000;
 const FILES_PER_USER: usize = 50;
 const SALT: &str = "q83vEjRWeJq8mJmZ3a7G1g==";
 const HASH: &str =
     "Xp8jj9yb0c7KoaMMwEA4lNN80Rl6ki8DppzxUPeciPjU1CmGsL7LrbZFOszQ02w+lQ9ZfOWD/l+XTv8+YSEJFw==";
-
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn record(root: &Path, key: &str, value: serde_json::Value) {
     let text = serde_json::json!({ "key": key, "value": value }).to_string();
