@@ -2,23 +2,17 @@
 //! console recovery and user commands on a real data root, start refusal,
 //! graceful stop.
 
-use std::io::{BufRead, BufReader};
+#[path = "common/child.rs"]
+mod child;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_innkeeper");
+use child::{http_login as login, run, ChildServer};
 
 /// Cheap hashes so console commands run fast.
 const FAST_HASH: &str = "passwordHash:\n  logN: 4\n  r: 8\n  p: 1\n";
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
 
 fn text(o: &Output) -> String {
     format!(
@@ -28,68 +22,16 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// Starts the server and waits (bounded) for its URL line.
-fn start(dir: &Path, args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("Innkeeper is listening on ") {
-                let _ = tx.send(url.to_string());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("server printed its URL");
-    (child, url)
+/// Starts the server (bounded wait for its URL line): the process and its
+/// base URL without the trailing slash.
+fn start(dir: &Path, args: &[&str]) -> (ChildServer, String) {
+    let server = ChildServer::start_with(dir, args).expect("server starts");
+    let base = server.base.clone();
+    (server, base)
 }
 
-fn stop(mut child: Child) -> std::process::ExitStatus {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("server did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-async fn login(url: &str, handle: &str, password: &str) -> reqwest::StatusCode {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let token: serde_json::Value = client
-        .get(format!("{url}csrf-token"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    client
-        .post(format!("{url}api/users/login"))
-        .header("X-CSRF-Token", token["token"].as_str().unwrap())
-        .json(&serde_json::json!({ "handle": handle, "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .status()
+fn stop(server: ChildServer) -> std::process::ExitStatus {
+    server.stop().expect("server stopped on SIGTERM")
 }
 
 #[tokio::test]
@@ -97,8 +39,8 @@ async fn first_start_in_an_empty_folder_uses_the_embedded_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let began = Instant::now();
     let (child, url) = start(dir.path(), &[]);
-    assert_eq!(url, "http://127.0.0.1:8000/");
-    let resp = reqwest::get(format!("{url}healthz")).await.unwrap();
+    assert_eq!(url, "http://127.0.0.1:8000");
+    let resp = reqwest::get(format!("{url}/healthz")).await.unwrap();
     let took = began.elapsed();
     assert_eq!(resp.status(), 200);
     // Generous for a debug build on a busy machine; the release figure is in BENCHMARKS.md.
@@ -264,7 +206,7 @@ async fn listening_beyond_loopback_is_refused_in_an_unsafe_setup() {
         .status
         .success());
     let (child, url) = start(dir.path(), &["--listen"]);
-    let port = url.rsplit(':').next().unwrap().trim_end_matches('/');
+    let port = url.rsplit(':').next().unwrap();
     let resp = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
         .await
         .unwrap();

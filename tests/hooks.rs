@@ -3,6 +3,8 @@
 //! are stopped while other requests go on, load errors name file and line,
 //! edits apply without a restart, and the sandbox holds.
 
+#[path = "common/child.rs"]
+mod child;
 mod common;
 
 use std::path::Path;
@@ -422,31 +424,10 @@ end)
 
 #[test]
 fn server_started_fires_when_the_binary_is_ready() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     script(&dir.path().join("scripts"), "record.lua", RECORDER);
-    std::fs::write(
-        dir.path().join("config.yaml"),
-        "port: 0\npasswordHash:\n  logN: 4\n",
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_innkeeper"))
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("Innkeeper is listening on ") {
-                let _ = tx.send(url.to_string());
-            }
-        }
-    });
-    let url = rx.recv_timeout(Duration::from_secs(20)).expect("started");
+    std::fs::write(dir.path().join("config.yaml"), child::FAST_CONFIG).unwrap();
+    let server = child::ChildServer::start(dir.path()).expect("started");
     let log = dir.path().join("scripts/private/events.log");
     let deadline = Instant::now() + Duration::from_secs(10);
     let text = loop {
@@ -456,13 +437,11 @@ fn server_started_fires_when_the_binary_is_ready() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(
-        text.contains(&format!(
-            "server_started - ip=- version={} url={url}",
-            env!("CARGO_PKG_VERSION")
-        )),
-        "{text}"
+    let want = format!(
+        "server_started - ip=- version={} url={}/",
+        env!("CARGO_PKG_VERSION"),
+        server.base
     );
+    assert!(server.stop().is_some_and(|s| s.success()));
+    assert!(text.contains(&want), "{text}");
 }

@@ -4,14 +4,16 @@
 //! place or copied byte for byte, dry runs, second runs, malformed records,
 //! --overwrite, and the automatic import at a first start of the binary.
 
+#[path = "common/child.rs"]
+mod child;
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
 
+use child::{http_login, ChildServer};
 use common::{test_config, Server};
 use innkeeper::accounts::service::NewUser;
 use innkeeper::app::{Actor, App};
@@ -544,83 +546,6 @@ fn write_config(dir: &Path, data: &str) {
     .unwrap();
 }
 
-/// Starts the binary and collects its stdout until the URL line (bounded).
-fn start(dir: &Path) -> (Child, String, Vec<String>) {
-    let mut child = Command::new(BIN)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut lines = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = match rx.recv_timeout(left) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("no URL line; printed so far: {lines:#?}")
-            }
-        };
-        if let Some(url) = line.strip_prefix("Innkeeper is listening on ") {
-            return (child, url.to_string(), lines);
-        }
-        lines.push(line);
-    }
-}
-
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            assert!(status.success(), "exit status {status}");
-            return;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("server did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-async fn http_login(url: &str, handle: &str, password: &str) -> StatusCode {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let token: Value = client
-        .get(format!("{url}csrf-token"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    client
-        .post(format!("{url}api/users/login"))
-        .header("X-CSRF-Token", token["token"].as_str().unwrap())
-        .json(&json!({ "handle": handle, "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 #[tokio::test]
 async fn the_first_start_of_the_binary_imports_automatically() {
     let dir = tempfile::tempdir().unwrap();
@@ -629,8 +554,9 @@ async fn the_first_start_of_the_binary_imports_automatically() {
     let bad = sillytavern_root(&root);
     let before = checksums(&root);
 
-    let (child, url, lines) = start(dir.path());
-    let out = lines.join("\n");
+    let server = ChildServer::start(dir.path()).expect("server starts");
+    let out = server.output();
+    let url = server.base.clone();
     assert!(out.contains("importing it first"), "{out}");
     assert!(
         out.contains("Users: 5 imported, 1 replaced, 0 already present, 0 skipped"),
@@ -646,19 +572,23 @@ async fn the_first_start_of_the_binary_imports_automatically() {
         http_login(&url, "dave", "nope").await,
         StatusCode::FORBIDDEN
     );
-    stop(child);
+    assert!(
+        server.stop().is_some_and(|s| s.success()),
+        "SIGTERM exits 0"
+    );
     let after = checksums(&root);
     for (path, sum) in &before {
         assert_eq!(after.get(path), Some(sum), "{} changed", path.display());
     }
 
     // The database exists now: the next start imports nothing.
-    let (child, _, lines) = start(dir.path());
+    let server = ChildServer::start(dir.path()).expect("server starts");
+    let out = server.output();
+    assert!(!out.contains("SillyTavern"), "{out}");
     assert!(
-        !lines.iter().any(|l| l.contains("SillyTavern")),
-        "{lines:#?}"
+        server.stop().is_some_and(|s| s.success()),
+        "SIGTERM exits 0"
     );
-    stop(child);
 }
 
 #[test]

@@ -50,8 +50,14 @@ impl ChildServer {
     /// Starts `innkeeper` in `dir` (which holds config.yaml) and waits,
     /// bounded, for its URL line. Err with everything it printed otherwise.
     pub fn start(dir: &Path) -> Result<ChildServer, String> {
+        Self::start_with(dir, &[])
+    }
+
+    /// [`ChildServer::start`] with command-line arguments.
+    pub fn start_with(dir: &Path, args: &[&str]) -> Result<ChildServer, String> {
         let mut child = Command::new(BIN)
             .current_dir(dir)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -128,4 +134,29 @@ impl Drop for ChildServer {
             self.kill();
         }
     }
+}
+
+/// Logs in over HTTP as a fresh browser would (CSRF token, then login) and
+/// returns the status. `base` has no trailing slash.
+pub async fn http_login(base: &str, handle: &str, password: &str) -> reqwest::StatusCode {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let token: serde_json::Value = client
+        .get(format!("{base}/csrf-token"))
+        .send()
+        .await
+        .expect("csrf request")
+        .json()
+        .await
+        .expect("csrf json");
+    client
+        .post(format!("{base}/api/users/login"))
+        .header("X-CSRF-Token", token["token"].as_str().unwrap_or_default())
+        .json(&serde_json::json!({ "handle": handle, "password": password }))
+        .send()
+        .await
+        .expect("login request")
+        .status()
 }
