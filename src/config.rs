@@ -49,8 +49,42 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Protocol {
-    pub ipv4: bool,
-    pub ipv6: bool,
+    pub ipv4: Stack,
+    pub ipv6: Stack,
+}
+
+/// Whether to bind one IP stack: `true`, `false`, or `"auto"` (as in
+/// SillyTavern's config: bind if the machine has that stack, else skip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stack {
+    On,
+    Off,
+    Auto,
+}
+
+impl Stack {
+    pub fn wanted(self) -> bool {
+        self != Stack::Off
+    }
+}
+
+impl<'de> Deserialize<'de> for Stack {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Flag(true) => Ok(Stack::On),
+            Raw::Flag(false) => Ok(Stack::Off),
+            Raw::Word(w) if w.eq_ignore_ascii_case("auto") => Ok(Stack::Auto),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "expected true, false or \"auto\", found \"{w}\""
+            ))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -175,8 +209,8 @@ impl Default for Config {
 impl Default for Protocol {
     fn default() -> Self {
         Protocol {
-            ipv4: true,
-            ipv6: false,
+            ipv4: Stack::On,
+            ipv6: Stack::Off,
         }
     }
 }
@@ -386,7 +420,7 @@ fn validate(c: &Config, text: &str) -> Vec<String> {
     let mut bad = |key: &str, msg: String| {
         problems.push(format!("{key}: {msg}{}", line_suffix(text, key)));
     };
-    if !c.protocol.ipv4 && !c.protocol.ipv6 {
+    if !c.protocol.ipv4.wanted() && !c.protocol.ipv6.wanted() {
         bad(
             "protocol",
             "at least one of ipv4 and ipv6 must be true".into(),
@@ -774,6 +808,20 @@ mod tests {
             w[1].contains("'hooks.dirr'") && w[1].contains("line 12"),
             "{w:?}"
         );
+    }
+
+    #[test]
+    fn stacks_take_true_false_or_auto() {
+        let (c, _) = parse("protocol:\n  ipv4: auto\n  ipv6: true\n").unwrap();
+        assert_eq!(c.protocol.ipv4, Stack::Auto);
+        assert_eq!(c.protocol.ipv6, Stack::On);
+        let err = parse("protocol:\n  ipv4: maybe\n").unwrap_err();
+        assert!(
+            err[0].contains("protocol.ipv4") && err[0].contains("auto"),
+            "{err:?}"
+        );
+        let err = parse("protocol:\n  ipv4: false\n  ipv6: false\n").unwrap_err();
+        assert!(err[0].contains("protocol"), "{err:?}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use innkeeper::accounts::service::NewUser;
 use innkeeper::app::{Actor, App};
 use innkeeper::clock::Clock;
-use innkeeper::config::{self, Config, Overrides};
+use innkeeper::config::{self, Config, Overrides, Stack};
 use innkeeper::console::Console;
 use innkeeper::fields;
 use innkeeper::hooks::EventKind;
@@ -217,6 +217,9 @@ async fn serve(config: Config) -> Result<(), String> {
     let verdict = innkeeper::safety::check(&app)
         .await
         .map_err(|e| e.to_string())?;
+    for w in &verdict.loud {
+        tracing::error!("{w}");
+    }
     for w in &verdict.warnings {
         tracing::warn!("{w}");
     }
@@ -229,26 +232,34 @@ async fn serve(config: Config) -> Result<(), String> {
         return Err(msg);
     }
     let c = &app.config;
-    let mut addrs = Vec::new();
-    if c.protocol.ipv4 {
-        addrs.push(IpAddr::V4(if c.listen {
-            Ipv4Addr::UNSPECIFIED
-        } else {
-            Ipv4Addr::LOCALHOST
-        }));
-    }
-    if c.protocol.ipv6 {
-        addrs.push(IpAddr::V6(if c.listen {
-            Ipv6Addr::UNSPECIFIED
-        } else {
-            Ipv6Addr::LOCALHOST
-        }));
-    }
+    let v4 = IpAddr::V4(if c.listen {
+        Ipv4Addr::UNSPECIFIED
+    } else {
+        Ipv4Addr::LOCALHOST
+    });
+    let v6 = IpAddr::V6(if c.listen {
+        Ipv6Addr::UNSPECIFIED
+    } else {
+        Ipv6Addr::LOCALHOST
+    });
     let mut listeners = Vec::new();
-    for ip in addrs {
-        let addr = SocketAddr::new(ip, c.port);
-        let listener = bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        listeners.push(listener);
+    for (stack, ip) in [(c.protocol.ipv4, v4), (c.protocol.ipv6, v6)] {
+        if !stack.wanted() {
+            continue;
+        }
+        // A second stack shares the first one's port (useful with port 0).
+        let port = listeners
+            .first()
+            .and_then(|l: &tokio::net::TcpListener| l.local_addr().ok())
+            .map_or(c.port, |a| a.port());
+        let addr = SocketAddr::new(ip, port);
+        match bind(addr) {
+            Ok(listener) => listeners.push(listener),
+            Err(e) if stack == Stack::Auto => {
+                tracing::info!("not listening on {addr} (protocol set to auto): {e}")
+            }
+            Err(e) => return Err(format!("cannot listen on {addr}: {e}")),
+        }
     }
     let first = listeners
         .first()
@@ -303,10 +314,19 @@ async fn serve(config: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// Binds one stack. IPv6 sockets are IPv6-only, so `0.0.0.0` and `[::]`
+/// can both listen on one port.
 fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let std_listener = std::net::TcpListener::bind(addr)?;
-    std_listener.set_nonblocking(true)?;
-    tokio::net::TcpListener::from_std(std_listener)
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    tokio::net::TcpListener::from_std(socket.into())
 }
 
 /// Waits for Ctrl-C or SIGTERM. The SIGTERM handler is installed when this

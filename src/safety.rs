@@ -9,6 +9,9 @@ use crate::error::AppError;
 #[derive(Debug, Default)]
 pub struct Verdict {
     pub warnings: Vec<String>,
+    /// Warnings that must not be missed (unsafe setups started anyway,
+    /// admins without a password): logged as errors.
+    pub loud: Vec<String>,
     /// Reasons to refuse to start (empty: start).
     pub refusals: Vec<String>,
 }
@@ -58,7 +61,7 @@ pub async fn check(app: &App) -> Result<Verdict, AppError> {
         } else {
             ""
         };
-        v.warnings
+        v.loud
             .extend(problems.into_iter().map(|p| format!("{prefix}{p}")));
     }
     Ok(v)

@@ -53,6 +53,14 @@ async fn first_start_in_an_empty_folder_uses_the_embedded_defaults() {
             "{folder}"
         );
     }
+    // On loopback an admin without a password is a warning, the loudest kind.
+    let out = child.output();
+    assert!(
+        out.lines()
+            .any(|l| l.contains("ERROR")
+                && l.contains("admin account 'default-user' has no password")),
+        "{out}"
+    );
     assert!(stop(child).success(), "SIGTERM exits 0");
 }
 
