@@ -817,7 +817,7 @@ mod tests {
         assert_eq!(c.protocol.ipv6, Stack::On);
         let err = parse("protocol:\n  ipv4: maybe\n").unwrap_err();
         assert!(
-            err[0].contains("protocol.ipv4") && err[0].contains("auto"),
+            err[0].contains("protocol") && err[0].contains("line 2") && err[0].contains("auto"),
             "{err:?}"
         );
         let err = parse("protocol:\n  ipv4: false\n  ipv6: false\n").unwrap_err();
