@@ -11,12 +11,24 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::Server;
+use innkeeper::config::Config;
 use reqwest::StatusCode;
 use serde_json::json;
 
 fn script(dir: &Path, name: &str, text: &str) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join(name), text).unwrap();
+}
+
+/// A server whose hooks folder holds `files` (name, text), after `tweak`.
+async fn with_scripts(files: &[(&str, &str)], tweak: impl FnOnce(&mut Config)) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        script(&dir.path().join("scripts"), name, text);
+    }
+    let mut config = common::test_config(dir.path());
+    tweak(&mut config);
+    Server::start_in(dir, config).await
 }
 
 fn hooks_dir(s: &Server) -> std::path::PathBuf {
@@ -56,10 +68,7 @@ fn has(lines: &[String], needle: &str) -> bool {
 
 #[tokio::test]
 async fn every_event_fires_with_its_fields() {
-    let dir = tempfile::tempdir().unwrap();
-    script(&dir.path().join("scripts"), "record.lua", RECORDER);
-    let config = common::test_config(dir.path());
-    let s = Server::start_in(dir, config).await;
+    let s = with_scripts(&[("record.lua", RECORDER)], |_| {}).await;
     let mut admin = s.login("default-user", "").await;
     let (st, _) = admin
         .post(
@@ -131,11 +140,9 @@ async fn every_event_fires_with_its_fields() {
 
 #[tokio::test]
 async fn refusals_reach_the_client_and_leave_no_trace() {
-    let dir = tempfile::tempdir().unwrap();
-    script(
-        &dir.path().join("scripts"),
-        "10-deny.lua",
-        r#"
+    let s = with_scripts(
+        &[
+            ("10-deny.lua", r#"
 innkeeper.on("before_user_create", function(ev)
   if ev.handle == "mallory" then return { allow = false, reason = "No Mallorys here." } end
   if ev.handle == "renamed" then return { name = "Given By Hook", admin = true } end
@@ -146,17 +153,14 @@ end)
 innkeeper.on("before_login", function(ev)
   if ev.handle == "night-owl" then return { allow = false, reason = "Logins are closed at night." } end
 end)
-"#,
-    );
-    script(
-        &dir.path().join("scripts"),
-        "20-never-reached.lua",
-        r#"innkeeper.on("before_user_create", function(ev)
+"#),
+            ("20-never-reached.lua", r#"innkeeper.on("before_user_create", function(ev)
   if ev.handle == "mallory" then innkeeper.admin_file_append("reached.log", "yes") end
-end)"#,
-    );
-    let config = common::test_config(dir.path());
-    let s = Server::start_in(dir, config).await;
+end)"#),
+        ],
+        |_| {},
+    )
+    .await;
     let mut admin = s.login("default-user", "").await;
 
     let (st, body) = admin
@@ -228,11 +232,10 @@ async fn ping(base: &str) -> Duration {
 
 #[tokio::test]
 async fn runaway_scripts_are_stopped_and_others_keep_answering() {
-    let dir = tempfile::tempdir().unwrap();
-    script(
-        &dir.path().join("scripts"),
-        "runaway.lua",
-        r#"
+    let s = with_scripts(
+        &[(
+            "runaway.lua",
+            r#"
 innkeeper.on("before_login", function(ev)
   if ev.handle == "loop" then while true do end end
 end)
@@ -243,11 +246,13 @@ innkeeper.on("before_user_create", function(ev)
   end
 end)
 "#,
-    );
-    let mut config = common::test_config(dir.path());
-    config.hooks.timeout_ms = 300;
-    config.hooks.memory_limit_mb = 16;
-    let s = Server::start_in(dir, config).await;
+        )],
+        |c| {
+            c.hooks.timeout_ms = 300;
+            c.hooks.memory_limit_mb = 16;
+        },
+    )
+    .await;
     s.create_user("loop", Some("pw"), false).await;
 
     let base = s.base.clone();
@@ -294,15 +299,16 @@ end)
 
 #[tokio::test]
 async fn fail_open_lets_actions_through_when_a_hook_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    script(
-        &dir.path().join("scripts"),
-        "broken-at-runtime.lua",
-        r#"innkeeper.on("before_user_create", function(ev) error("boom") end)"#,
-    );
-    let mut config = common::test_config(dir.path());
-    config.hooks.fail_closed = false;
-    let s = Server::start_in(dir, config).await;
+    let s = with_scripts(
+        &[(
+            "broken-at-runtime.lua",
+            r#"innkeeper.on("before_user_create", function(ev) error("boom") end)"#,
+        )],
+        |c| {
+            c.hooks.fail_closed = false;
+        },
+    )
+    .await;
     let mut admin = s.login("default-user", "").await;
     let (st, _) = admin
         .post("/api/users/create", json!({"handle": "okay", "name": "O"}))
@@ -313,16 +319,15 @@ async fn fail_open_lets_actions_through_when_a_hook_fails() {
 
 #[tokio::test]
 async fn load_errors_name_file_and_line_and_edits_apply_live() {
-    let dir = tempfile::tempdir().unwrap();
-    let scripts = dir.path().join("scripts");
-    script(&scripts, "broken.lua", "local x = 1\nthis is not lua\n");
-    script(
-        &scripts,
-        "gate.lua",
-        r#"innkeeper.on("before_user_create", function(ev) return { allow = false, reason = "closed" } end)"#,
-    );
-    let config = common::test_config(dir.path());
-    let s = Server::start_in(dir, config).await;
+    let s = with_scripts(
+        &[
+            ("broken.lua", "local x = 1\nthis is not lua\n"),
+            ("gate.lua", r#"innkeeper.on("before_user_create", function(ev) return { allow = false, reason = "closed" } end)"#),
+        ],
+        |_| {},
+    )
+    .await;
+    let scripts = hooks_dir(&s);
     let mut admin = s.login("default-user", "").await;
     let (st, body) = admin
         .post("/api/users/create", json!({"handle": "a1", "name": "A"}))
@@ -365,13 +370,10 @@ async fn load_errors_name_file_and_line_and_edits_apply_live() {
 
 #[tokio::test]
 async fn the_sandbox_holds() {
-    let dir = tempfile::tempdir().unwrap();
-    let outside = dir.path().join("outside-secret.txt");
-    std::fs::write(&outside, "TOP-SECRET").unwrap();
-    script(
-        &dir.path().join("scripts"),
-        "probe.lua",
-        r#"
+    let s = with_scripts(
+        &[(
+            "probe.lua",
+            r#"
 innkeeper.on("user_created", function(ev)
   local report = {}
   report[#report + 1] = "io=" .. tostring(io)
@@ -388,9 +390,13 @@ innkeeper.on("user_created", function(ev)
   ev.user:write_file("probe.txt", table.concat(report, "\n"))
 end)
 "#,
-    );
-    let config = common::test_config(dir.path());
-    let s = Server::start_in(dir, config).await;
+        )],
+        |_| {},
+    )
+    .await;
+    // A secret beside the data root, which no script may read.
+    let outside = s.data_root().parent().unwrap().join("outside-secret.txt");
+    std::fs::write(&outside, "TOP-SECRET").unwrap();
     let mut admin = s.login("default-user", "").await;
     let (st, _) = admin
         .post(
