@@ -78,22 +78,6 @@ impl Hasher {
         self.blocking(move || verify_owned(&pw, &stored)).await
     }
 
-    /// Spends the time of one verification, for an unknown handle.
-    pub async fn verify_dummy(&self, password: &str) {
-        let pw = password.to_string();
-        let dummy = self.dummy.clone();
-        let params = self.params;
-        let _ = self
-            .blocking(move || {
-                let stored = dummy.get_or_init(|| {
-                    let random: [u8; 16] = rand::random();
-                    hash_with(&params, &hex::encode(random)).unwrap_or_default()
-                });
-                verify_owned(&pw, &OwnedStored::Phc(stored.clone()))
-            })
-            .await;
-    }
-
     /// Checks `password` (or, with None for `stored`, spends the time of a
     /// check for an unknown handle) once a hashing slot is free. `gate`
     /// runs first and `after` gets the result, both while the slot is held,
@@ -120,6 +104,7 @@ impl Hasher {
         let ok = tokio::task::spawn_blocking(move || match stored {
             Some(stored) => verify_owned(&pw, &stored),
             None => {
+                // Same work as a real check, so an unknown handle takes as long.
                 let stored = dummy.get_or_init(|| {
                     let random: [u8; 16] = rand::random();
                     hash_with(&params, &hex::encode(random)).unwrap_or_default()

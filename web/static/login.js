@@ -129,7 +129,12 @@ function renderList(message = '') {
 
 /* ---------- password form (list style, after choosing a card) ---------- */
 
-function renderPassword(user, message = '') {
+/**
+ * The parts both login forms share: the password field, the inline error,
+ * the submit button, and a login that shows a failure inline and puts the
+ * cursor back in the password.
+ */
+function loginParts(message) {
   const password = h('input', {
     type: 'password',
     name: 'password',
@@ -139,6 +144,18 @@ function renderPassword(user, message = '') {
   const error = errorBox('login-error', message);
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', test: 'login-submit' },
     'Log in');
+  const attempt = (handle) => act(submit, () => logIn(handle, password.value), {
+    onError(_err, text) {
+      setError(error, text);
+      password.select();
+      password.focus();
+    },
+  });
+  return { password, error, submit, attempt };
+}
+
+function renderPassword(user, message = '') {
+  const { password, error, submit, attempt } = loginParts(message);
   const form = h('form', { class: 'login-form', novalidate: true },
     // Lets password managers pair the password with the account.
     h('input', { type: 'hidden', name: 'username', autocomplete: 'username', value: user.handle }),
@@ -147,13 +164,7 @@ function renderPassword(user, message = '') {
     submit);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    act(submit, () => logIn(user.handle, password.value), {
-      onError(_err, text) {
-        setError(error, text);
-        password.select();
-        password.focus();
-      },
-    });
+    attempt(user.handle);
   });
 
   show([
@@ -183,15 +194,7 @@ function renderDiscreet(message = '', handleValue = '') {
     test: 'discreet-handle',
     value: handleValue,
   });
-  const password = h('input', {
-    type: 'password',
-    name: 'password',
-    autocomplete: 'current-password',
-    test: 'login-password',
-  });
-  const error = errorBox('login-error', message);
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', test: 'login-submit' },
-    'Log in');
+  const { password, error, submit, attempt } = loginParts(message);
   const form = h('form', { class: 'login-form', novalidate: true },
     field('Handle', handle, { hint: 'Your account name, like "flux-the-cat".' }),
     field('Password', password),
@@ -207,13 +210,7 @@ function renderDiscreet(message = '', handleValue = '') {
       handle.focus();
       return;
     }
-    act(submit, () => logIn(typed, password.value), {
-      onError(_err, text) {
-        setError(error, text);
-        password.select();
-        password.focus();
-      },
-    });
+    attempt(typed);
   });
 
   show([
