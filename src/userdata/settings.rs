@@ -130,7 +130,9 @@ impl App {
         Ok(())
     }
 
-    /// Recomputes the persona picture fallback kept in SQLite.
+    /// Recomputes the persona picture fallback kept in SQLite. Written only
+    /// when it changed, so an ordinary settings save neither writes the
+    /// users table nor drops the cached account lists.
     pub async fn refresh_persona_avatar(&self, handle: &str) -> Result<(), AppError> {
         let dir = self.folder(handle)?;
         let persona = blocking(move || {
@@ -138,6 +140,10 @@ impl App {
             Ok(layout::persona_avatar(&dir, &text))
         })
         .await?;
+        let current = self.find_user_shared(handle).await?;
+        if current.is_some_and(|u| u.persona_avatar == persona) {
+            return Ok(());
+        }
         let h = handle.to_string();
         self.write_user(&h.clone(), move |c| {
             store::users::set_persona_avatar(c, &h, persona.as_deref())
