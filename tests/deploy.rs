@@ -83,23 +83,16 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         .await;
         s.create_user("carol", Some("right"), false).await;
         let mut c = s.client();
+        let body = |password: &str| json!({"handle": "carol", "password": password});
         for _ in 0..5 {
             let a = c
-                .post_from(
-                    "10.9.8.7",
-                    "/api/users/login",
-                    json!({"handle": "carol", "password": "no"}),
-                )
+                .post_from("10.9.8.7", "/api/users/login", body("no"))
                 .await;
             assert_eq!(a.status, StatusCode::FORBIDDEN);
         }
         // Limited by IP: the limited address is the believed one.
         let a = c
-            .post_from(
-                "10.9.8.7",
-                "/api/users/login",
-                json!({"handle": "carol", "password": "right"}),
-            )
+            .post_from("10.9.8.7", "/api/users/login", body("right"))
             .await;
         assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
         let entries = s

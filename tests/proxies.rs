@@ -96,30 +96,30 @@ async fn exercise(s: &Server, url: &str) {
     assert_eq!(login.ip.as_deref(), Some("127.0.0.1"));
 }
 
-#[tokio::test]
-async fn nginx_snippet_proxies_innkeeper() {
-    require("nginx");
+/// The snippet from docs/ as shipped.
+fn snippet(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs")
+            .join(name),
+    )
+    .expect("snippet")
+}
+
+/// Starts a server, runs `program` in front of it with the command
+/// `setup` builds (from a temp dir, the proxy's port and the upstream
+/// address), and sends the test traffic through it.
+async fn through_proxy(program: &str, setup: impl FnOnce(&std::path::Path, u16, &str) -> Command) {
+    require(program);
     let s = Server::start().await;
     let upstream = s.base.trim_start_matches("http://").to_string();
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let snippet = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/nginx.conf"))
-        .unwrap()
-        .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
-        .replace("127.0.0.1:8000", &upstream);
-    let d = dir.path().display();
-    let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-         events {{}}\nhttp {{\naccess_log off;\nclient_body_temp_path {d}/body;\nproxy_temp_path {d}/proxy;\n\
-         fastcgi_temp_path {d}/fcgi;\nuwsgi_temp_path {d}/uwsgi;\nscgi_temp_path {d}/scgi;\n{snippet}\n}}\n"
-    );
-    std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
-    let child = Command::new("nginx")
-        .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")])
+    let child = setup(dir.path(), port, &upstream)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("nginx starts");
+        .unwrap_or_else(|e| panic!("{program} starts: {e}"));
     let mut proxy = Proxy(child);
     let url = format!("http://127.0.0.1:{port}");
     wait_ready(&url, &mut proxy.0).await;
@@ -129,38 +129,49 @@ async fn nginx_snippet_proxies_innkeeper() {
 }
 
 #[tokio::test]
+async fn nginx_snippet_proxies_innkeeper() {
+    through_proxy("nginx", |dir, port, upstream| {
+        let server = snippet("nginx.conf")
+            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+            .replace("127.0.0.1:8000", upstream);
+        let d = dir.display();
+        let conf = format!(
+            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{}}\nhttp {{\naccess_log off;\nclient_body_temp_path {d}/body;\nproxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fcgi;\nuwsgi_temp_path {d}/uwsgi;\nscgi_temp_path {d}/scgi;\n{server}\n}}\n"
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let mut cmd = Command::new("nginx");
+        cmd.args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")]);
+        cmd
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn caddy_snippet_proxies_innkeeper() {
-    require("caddy");
-    let s = Server::start().await;
-    let upstream = s.base.trim_start_matches("http://").to_string();
-    let port = free_port();
-    let dir = tempfile::tempdir().unwrap();
-    let snippet = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/Caddyfile"))
-        .unwrap()
-        .replace("tavern.example.org", &format!("http://127.0.0.1:{port}"))
-        .replace("127.0.0.1:8000", &upstream);
-    let conf = format!("{{\n\tadmin off\n\tauto_https off\n}}\n{snippet}");
-    let file = dir.path().join("Caddyfile");
-    std::fs::write(&file, conf).unwrap();
-    let child = Command::new("caddy")
-        .args([
+    through_proxy("caddy", |dir, port, upstream| {
+        let site = snippet("Caddyfile")
+            .replace("tavern.example.org", &format!("http://127.0.0.1:{port}"))
+            .replace("127.0.0.1:8000", upstream);
+        let file = dir.join("Caddyfile");
+        std::fs::write(
+            &file,
+            format!("{{\n\tadmin off\n\tauto_https off\n}}\n{site}"),
+        )
+        .unwrap();
+        let mut cmd = Command::new("caddy");
+        cmd.args([
             "run",
             "--config",
             &file.display().to_string(),
             "--adapter",
             "caddyfile",
         ])
-        .env("HOME", dir.path())
-        .env("XDG_DATA_HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("caddy starts");
-    let mut proxy = Proxy(child);
-    let url = format!("http://127.0.0.1:{port}");
-    wait_ready(&url, &mut proxy.0).await;
-    exercise(&s, &url).await;
-    drop(proxy);
-    s.stop().await;
+        .env("HOME", dir)
+        .env("XDG_DATA_HOME", dir)
+        .env("XDG_CONFIG_HOME", dir);
+        cmd
+    })
+    .await;
 }
