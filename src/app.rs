@@ -79,6 +79,9 @@ pub struct App {
     /// Held while an account's row and folder change together (create,
     /// delete, account reset), so a purge never races a re-creation.
     pub account_lock: tokio::sync::Mutex<()>,
+    /// The per-user SillyTavern processes, once `hosting::attach` ran with
+    /// an app configured (never for console commands).
+    pub hosting: std::sync::OnceLock<Arc<crate::hosting::supervisor::Supervisor>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +140,7 @@ impl App {
         let app = App {
             tls,
             account_lock: tokio::sync::Mutex::new(()),
+            hosting: std::sync::OnceLock::new(),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_timeout),
             limits: Limits {
                 login_ip: Limiter::new(5, 60_000, clock.clone()),
@@ -320,11 +324,36 @@ impl App {
         }
     }
 
-    /// Picks up changes console commands made meanwhile: accounts and
-    /// revoked sessions.
+    /// Picks up changes console commands made meanwhile: accounts,
+    /// revoked sessions, and the processes of accounts disabled or deleted
+    /// meanwhile.
     pub async fn resync(&self) -> Result<(), store::StoreError> {
         self.directory.invalidate();
-        self.resync_sessions().await
+        self.resync_sessions().await?;
+        if let Some(h) = self.hosting() {
+            let users = self.users().await?;
+            h.retain(|handle| users.list.iter().any(|u| u.handle == handle && u.enabled))
+                .await;
+        }
+        Ok(())
+    }
+
+    /// The hosted app's supervisor, when an app is configured.
+    pub fn hosting(&self) -> Option<&Arc<crate::hosting::supervisor::Supervisor>> {
+        self.hosting.get()
+    }
+
+    /// Stops a user's process (if any) and keeps it stopped while the
+    /// guard lives, so files can change under nobody's feet.
+    pub async fn hold_app(
+        &self,
+        handle: &str,
+        reason: crate::hosting::supervisor::StopReason,
+    ) -> Option<crate::hosting::supervisor::Hold> {
+        match self.hosting() {
+            Some(h) => Some(h.hold(handle, reason).await),
+            None => None,
+        }
     }
 
     /// What a whole-root archive holds: every file but the live database,

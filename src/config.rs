@@ -44,6 +44,11 @@ pub struct Config {
     pub ssl: Ssl,
     pub limits: Limits,
     pub logging: Logging,
+    pub app: AppConfig,
+    /// The folder of the config file (relative paths were resolved against
+    /// it); where a `SillyTavern/` install is looked for on a first run.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,6 +175,38 @@ pub struct Logging {
     pub level: String,
 }
 
+/// `app:`: the SillyTavern install Innkeeper runs for every logged-in user
+/// (SPEC §11). An empty `sillytavern.dir` means no app: Innkeeper serves its
+/// own pages only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AppConfig {
+    pub sillytavern: SillyTavernConfig,
+    /// The Node.js binary: a name looked up in `PATH`, or a path.
+    pub node: String,
+    /// A process with no proxied request for this long is stopped.
+    pub idle_minutes: u64,
+    /// Processes at once; the least recently used idle one makes room.
+    pub max_running: usize,
+    /// A process that has not answered by then is killed.
+    pub start_timeout_s: u64,
+    /// If > 0, `--max-old-space-size` for each process.
+    pub memory_mb: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SillyTavernConfig {
+    pub dir: PathBuf,
+}
+
+impl AppConfig {
+    /// True when an install is configured.
+    pub fn enabled(&self) -> bool {
+        !self.sillytavern.dir.as_os_str().is_empty()
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -202,6 +239,21 @@ impl Default for Config {
             ssl: Ssl::default(),
             limits: Limits::default(),
             logging: Logging::default(),
+            app: AppConfig::default(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            sillytavern: SillyTavernConfig::default(),
+            node: "node".into(),
+            idle_minutes: 30,
+            max_running: 8,
+            start_timeout_s: 90,
+            memory_mb: 0,
         }
     }
 }
@@ -364,6 +416,14 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Loaded, ConfigError> {
         None => config.data_root = base.join(&config.data_root),
     }
     config.hooks.dir = base.join(&config.hooks.dir);
+    if config.app.enabled() {
+        config.app.sillytavern.dir = base.join(&config.app.sillytavern.dir);
+    }
+    // A node given as a relative path (not a bare name looked up in PATH).
+    if config.app.node.contains('/') && Path::new(&config.app.node).is_relative() {
+        config.app.node = base.join(&config.app.node).to_string_lossy().into_owned();
+    }
+    config.base_dir = base.clone();
     config.ssl.cert_path = base.join(&config.ssl.cert_path);
     config.ssl.key_path = base.join(&config.ssl.key_path);
     Ok(Loaded {
@@ -491,6 +551,26 @@ fn validate(c: &Config, text: &str) -> Vec<String> {
     if c.data_root.as_os_str().is_empty() {
         bad("dataRoot", "must not be empty".into());
     }
+    // SillyTavern saves usage stats every 5 minutes; a shorter idle stop
+    // would lose them every time.
+    if !(6..=10_080).contains(&c.app.idle_minutes) {
+        bad("app.idleMinutes", "must be between 6 and 10080".into());
+    }
+    if !(1..=1000).contains(&c.app.max_running) {
+        bad("app.maxRunning", "must be between 1 and 1000".into());
+    }
+    if !(5..=3600).contains(&c.app.start_timeout_s) {
+        bad("app.startTimeoutS", "must be between 5 and 3600".into());
+    }
+    if c.app.memory_mb != 0 && !(128..=1_048_576).contains(&c.app.memory_mb) {
+        bad(
+            "app.memoryMb",
+            "must be 0 (no limit) or at least 128".into(),
+        );
+    }
+    if c.app.node.trim().is_empty() {
+        bad("app.node", "must name the Node.js binary".into());
+    }
     problems
 }
 
@@ -611,6 +691,12 @@ const OWN_KEYS: &[&str] = &[
     "limits.settingsMb",
     "limits.avatarMb",
     "logging.level",
+    "app.sillytavern.dir",
+    "app.node",
+    "app.idleMinutes",
+    "app.maxRunning",
+    "app.startTimeoutS",
+    "app.memoryMb",
 ];
 
 /// Keys a SillyTavern config.yaml has that Innkeeper ignores. Whole sections
@@ -719,6 +805,46 @@ fn unknown_keys(value: &serde_yaml::Value, prefix: &str, text: &str, out: &mut V
             )),
         }
     }
+}
+
+/// A top-level value of another program's YAML file (SillyTavern's own
+/// config.yaml), as far as Innkeeper reads one: so `serde_yaml` stays here.
+#[derive(Debug, Clone, PartialEq)]
+pub enum YamlScalar {
+    Bool(bool),
+    Text(String),
+    /// Anything else, rendered as YAML (for messages).
+    Other(String),
+}
+
+/// The top-level keys of a YAML mapping with their values; an empty text
+/// is an empty mapping.
+pub fn top_level_scalars(
+    text: &str,
+) -> Result<std::collections::HashMap<String, YamlScalar>, String> {
+    if text.trim().is_empty() {
+        return Ok(Default::default());
+    }
+    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let serde_yaml::Value::Mapping(map) = value else {
+        return Err("it is not a mapping of keys to values".into());
+    };
+    Ok(map
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let k = k.as_str()?.to_string();
+            let v = match v {
+                serde_yaml::Value::Bool(b) => YamlScalar::Bool(b),
+                serde_yaml::Value::String(s) => YamlScalar::Text(s),
+                other => YamlScalar::Other(
+                    serde_yaml::to_string(&other)
+                        .map(|s| s.trim().to_string())
+                        .unwrap_or_default(),
+                ),
+            };
+            Some((k, v))
+        })
+        .collect())
 }
 
 impl Config {

@@ -40,6 +40,16 @@ pub enum AppError {
     /// cleanly and the old file stays.
     #[error("Could not write to the data folder: {0}")]
     Storage(String),
+    /// The hosted app cannot take the request now (starting, no free
+    /// place, failed): 503, with `Retry-After` when a retry can help.
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        retry_after: Option<u64>,
+    },
+    /// The hosted app did not answer properly: 502.
+    #[error("{0}")]
+    BadGateway(String),
     #[error("Internal error")]
     Internal(String),
 }
@@ -68,6 +78,8 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::AuthRequired => StatusCode::UNAUTHORIZED,
             AppError::Storage(_) => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,7 +101,11 @@ impl AppError {
             HeaderValue::from_static("application/json"),
         );
         match &self {
-            AppError::TooMany { retry_after, .. } => {
+            AppError::TooMany { retry_after, .. }
+            | AppError::Unavailable {
+                retry_after: Some(retry_after),
+                ..
+            } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             AppError::AuthRequired => {
@@ -116,6 +132,33 @@ impl From<StoreError> for AppError {
                 AppError::Storage(e.to_string())
             }
             _ => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::hosting::HostError> for AppError {
+    fn from(e: crate::hosting::HostError) -> Self {
+        use crate::hosting::HostError as H;
+        let message = e.to_string();
+        match e {
+            H::TooLarge { limit } => AppError::PayloadTooLarge { limit },
+            H::Upstream(_) => AppError::BadGateway(message),
+            H::Starting => AppError::Unavailable {
+                message,
+                retry_after: Some(1),
+            },
+            H::Busy { .. } => AppError::Unavailable {
+                message,
+                retry_after: Some(crate::hosting::BUSY_RETRY_AFTER_S),
+            },
+            H::Held | H::ShuttingDown | H::StartFailed(_) => AppError::Unavailable {
+                message,
+                retry_after: Some(5),
+            },
+            H::Braked(_) => AppError::Unavailable {
+                message,
+                retry_after: None,
+            },
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod hooks;
+pub mod hosting;
 pub mod http;
 pub mod import;
 pub mod limits;

@@ -231,6 +231,11 @@ async fn serve(config: Config) -> Result<(), String> {
         msg.push_str("\n(set securityOverride: true in config.yaml to start anyway)");
         return Err(msg);
     }
+    // Processes an earlier, killed Innkeeper left end first; then the
+    // hosted app's install is checked, so a broken one stops the start.
+    innkeeper::hosting::attach(&app)
+        .await
+        .map_err(|e| e.to_string())?;
     let c = &app.config;
     let v4 = IpAddr::V4(if c.listen {
         Ipv4Addr::UNSPECIFIED
@@ -310,6 +315,9 @@ async fn serve(config: Config) -> Result<(), String> {
     let _ = stop_tx.send(());
     for t in tasks {
         let _ = t.await;
+    }
+    if let Some(h) = app.hosting() {
+        h.shutdown().await;
     }
     Ok(())
 }

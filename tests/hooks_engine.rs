@@ -211,6 +211,20 @@ end
                 .with_field("url", "http://127.0.0.1:8000"),
             "event=server_started;url=http://127.0.0.1:8000;version=0.1.0",
         ),
+        (
+            HookEvent::new(EventKind::AppStarted)
+                .with_handle("bob")
+                .with_field("port", 40001)
+                .with_field("pid", 123)
+                .with_field("startMs", 1200),
+            "event=app_started;handle=bob;pid=123;port=40001;startMs=1200",
+        ),
+        (
+            HookEvent::new(EventKind::AppStopped)
+                .with_handle("bob")
+                .with_field("reason", "idle"),
+            "event=app_stopped;handle=bob;reason=idle",
+        ),
     ];
     assert_eq!(cases.len(), EventKind::ALL.len());
     for (event, expected) in cases {

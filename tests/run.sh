@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test. Installs the system packages the tests need when they are
 # missing (Chromium and its WebDriver for the browser tests; nginx and Caddy
-# for the reverse-proxy tests), then cargo test.
+# for the reverse-proxy tests; Node.js if absent), unpacks and installs the
+# real SillyTavern 1.12.6 the hosting tests run (once, into
+# target/sillytavern/), then cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +12,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v caddy >/dev/null 2>&1 || need+=(caddy)
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq
@@ -18,6 +21,24 @@ if [ ${#need[@]} -gt 0 ]; then
     sudo apt-get update -qq
     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
   fi
+fi
+
+# SillyTavern for the hosting tests: unpacked from the shared tarball and
+# installed from the npm registry when the cache is missing or incomplete.
+st_parent="target/sillytavern"
+st_dir="$st_parent/SillyTavern-1.12.6"
+st_tarball="${INNKEEPER_ST_TARBALL:-../shared/sillytavern/SillyTavern-1.12.6.tar.gz}"
+if [ ! -f "$st_dir/.innkeeper-installed" ]; then
+  if [ ! -f "$st_tarball" ]; then
+    echo "tests/run.sh: SillyTavern 1.12.6 is not installed in $st_dir and $st_tarball is missing" >&2
+    echo "(set INNKEEPER_ST_TARBALL to the SillyTavern-1.12.6.tar.gz to use)" >&2
+    exit 1
+  fi
+  rm -rf "$st_dir"
+  mkdir -p "$st_parent"
+  tar xzf "$st_tarball" -C "$st_parent"
+  (cd "$st_dir" && npm ci --omit=dev --no-audit --no-fund)
+  touch "$st_dir/.innkeeper-installed"
 fi
 
 cargo test "$@"

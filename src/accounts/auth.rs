@@ -362,6 +362,11 @@ impl App {
             return Err(AppError::bad(INCORRECT_CODE));
         }
         let _lifecycle = self.account_lock.lock().await;
+        // The user's SillyTavern stops before its folder is wiped, and
+        // stays stopped until the new folder is in place.
+        let _held = self
+            .hold_app(&user.handle, crate::hosting::supervisor::StopReason::Reset)
+            .await;
         let root = self.data_root.clone();
         let (h, n) = (user.handle.clone(), user.name.clone());
         tokio::task::spawn_blocking(move || {

@@ -181,6 +181,10 @@ impl App {
         .await?;
         let lifecycle = self.account_lock.lock().await;
         self.sessions.revoke_user(target, None).await?;
+        // Its SillyTavern stops before the account and files go.
+        let held = self
+            .hold_app(target, crate::hosting::supervisor::StopReason::Deleted)
+            .await;
         let h = target.to_string();
         self.write_user(&h.clone(), move |c| {
             let tx = c.transaction()?;
@@ -200,6 +204,12 @@ impl App {
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))??;
         }
+        if let Some(view) = crate::hosting::view_root::ViewRoot::of(&self.data_root, target) {
+            if let Err(e) = view.remove() {
+                tracing::warn!("cannot remove the app folder of {target}: {e}");
+            }
+        }
+        drop(held);
         drop(lifecycle);
         self.audit(
             actor,
@@ -236,6 +246,10 @@ impl App {
         .await?;
         if !enabled {
             self.sessions.revoke_user(target, None).await?;
+            if let Some(h) = self.hosting() {
+                h.stop(target, crate::hosting::supervisor::StopReason::Disabled)
+                    .await;
+            }
         }
         let action = if enabled {
             "user.enable"

@@ -23,6 +23,8 @@ pub enum EventKind {
     BackupCreated,
     SettingsReset,
     ServerStarted,
+    AppStarted,
+    AppStopped,
 }
 
 /// A script used an event name that does not exist.
@@ -32,7 +34,7 @@ pub struct UnknownEvent(pub String);
 
 impl EventKind {
     /// All kinds, in the order the README documents them.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::BeforeUserCreate,
         EventKind::UserCreated,
         EventKind::BeforeUserDelete,
@@ -45,6 +47,8 @@ impl EventKind {
         EventKind::BackupCreated,
         EventKind::SettingsReset,
         EventKind::ServerStarted,
+        EventKind::AppStarted,
+        EventKind::AppStopped,
     ];
 
     /// The name scripts use in `innkeeper.on(name, fn)` and see as `ev.event`.
@@ -62,6 +66,8 @@ impl EventKind {
             EventKind::BackupCreated => "backup_created",
             EventKind::SettingsReset => "settings_reset",
             EventKind::ServerStarted => "server_started",
+            EventKind::AppStarted => "app_started",
+            EventKind::AppStopped => "app_stopped",
         }
     }
 

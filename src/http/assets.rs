@@ -14,9 +14,16 @@ use crate::http::request::Req;
 #[folder = "web/"]
 struct Web;
 
-/// Serves `/static/*`, `/img/*` and `/favicon.ico`, or None.
-pub fn serve(req: &Req) -> Option<Response> {
+/// Serves the UI's files under `/innkeeper/` (`static/*`, `img/*`,
+/// `favicon.ico`), and `/img/default-user.png` (SPEC §5); without a hosted
+/// app also at the top level, where the hosted app has its own.
+pub fn serve(req: &Req, hosted: bool) -> Option<Response> {
     let path = req.path.as_str();
+    let path = match path.strip_prefix("/innkeeper") {
+        Some(rest) if rest.starts_with('/') => rest,
+        _ if hosted && path != "/img/default-user.png" => return None,
+        _ => path,
+    };
     let name = if path == "/favicon.ico" {
         "favicon.ico"
     } else if path.starts_with("/static/") || path.starts_with("/img/") {

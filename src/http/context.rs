@@ -128,6 +128,10 @@ impl Ctx {
         let (id, session) = self.app.sessions.login(handle).await?;
         self.cookies.push(self.session_cookie(&id));
         self.session = Some(session);
+        // Warm the user's SillyTavern while the browser loads the page.
+        if let Some(h) = self.app.hosting() {
+            h.prestart(handle);
+        }
         Ok(())
     }
 

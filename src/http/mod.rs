@@ -3,9 +3,11 @@
 //! and errors become JSON in one place (`AppError::into_response`).
 
 pub mod admin;
+pub mod app_admin;
 pub mod assets;
 pub mod context;
 pub mod files;
+pub mod hosted;
 pub mod outside_auth;
 pub mod public;
 pub mod reply;
@@ -60,7 +62,14 @@ pub fn routes(
                     body,
                 );
                 let mut resp = router::handle(app, req).await;
-                security_headers(resp.headers_mut());
+                // The app's answers keep the app's own headers.
+                if resp
+                    .extensions()
+                    .get::<crate::hosting::proxy::FromApp>()
+                    .is_none()
+                {
+                    security_headers(resp.headers_mut());
+                }
                 resp
             },
         )

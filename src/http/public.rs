@@ -114,6 +114,15 @@ pub fn index(ctx: &mut Ctx) -> Result<Response, AppError> {
     Ok(reply::redirect(&target))
 }
 
+/// `/innkeeper/`: Innkeeper's own pages (account, admin) for a logged-in
+/// user, whether or not an app is hosted; else the login page.
+pub fn home(ctx: &mut Ctx) -> Result<Response, AppError> {
+    if ctx.user.is_some() {
+        return Ok(assets::page("index.html"));
+    }
+    Ok(reply::redirect("/login?next=/innkeeper/"))
+}
+
 /// `/login`: the login page; with accounts off, the app; for an anonymous
 /// request when the only enabled user has no password, that user, logged in.
 pub async fn login_page(ctx: &mut Ctx) -> Result<Response, AppError> {
@@ -169,6 +178,7 @@ pub fn server_info(ctx: &Ctx) -> Response {
         "sso": c.sso.trusted_header.enabled,
         "ssoLogoutUrl": c.sso.logout_url,
         "fullBackup": c.backups.allow_full_data_backup,
+        "app": ctx.app.hosting().is_some(),
     }))
 }
 

@@ -123,6 +123,29 @@ impl Req {
             .map_err(|_| AppError::bad("Request body took too long"))?
     }
 
+    /// The body as a stream, for forwarding (empty when already read).
+    pub fn take_body(&mut self) -> BodyStream {
+        self.body
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_else(|| Box::pin(futures_util::stream::empty()))
+    }
+
+    /// True for a page load (the browser navigating), as opposed to a
+    /// script's request or a sub-resource.
+    pub fn is_navigation(&self) -> bool {
+        if self.method != Method::GET && self.method != Method::HEAD {
+            return false;
+        }
+        match self.header("sec-fetch-mode") {
+            Some(mode) => mode.eq_ignore_ascii_case("navigate"),
+            None => self
+                .header("accept")
+                .is_some_and(|a| a.contains("text/html")),
+        }
+    }
+
     /// The JSON body as SillyTavern's server reads it: without a JSON
     /// content type, or empty, it is `{}`; malformed JSON is a 400.
     pub async fn json(&mut self, limit: u64) -> Result<Value, AppError> {

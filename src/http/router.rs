@@ -11,7 +11,9 @@ use crate::app::App;
 use crate::error::AppError;
 use crate::http::context::Ctx;
 use crate::http::request::Req;
-use crate::http::{admin, assets, files, outside_auth, public, reply, settings, users};
+use crate::http::{
+    admin, app_admin, assets, files, hosted, outside_auth, public, reply, settings, users,
+};
 
 pub async fn handle(app: Arc<App>, req: Req) -> Response {
     match route(app, req).await {
@@ -25,17 +27,24 @@ async fn route(app: Arc<App>, req: Req) -> Result<Response, AppError> {
         return Ok(refusal);
     }
     let get = req.method == Method::GET || req.method == Method::HEAD;
+    let hosting = app.hosting().cloned();
     if get {
         if req.path == "/healthz" {
             return Ok(reply::json(&serde_json::json!({ "status": "ok" })));
         }
-        if let Some(asset) = assets::serve(&req) {
+        if let Some(asset) = assets::serve(&req, hosting.is_some()) {
             return Ok(asset);
         }
     }
     let path = req.path.clone();
     let mut ctx = Ctx::resolve(app, req).await?;
     outside_auth::apply(&mut ctx).await?;
+    if let Some(sup) = hosting.filter(|_| !crate::hosting::routes::kept(&path)) {
+        let resp = hosted::forward(&mut ctx, sup)
+            .await
+            .unwrap_or_else(AppError::into_response);
+        return Ok(with_cookies(resp, ctx.cookies));
+    }
     let resp = if get {
         get_route(&mut ctx, &path).await?
     } else if ctx.req.method == Method::POST {
@@ -63,6 +72,7 @@ fn not_found() -> Response {
 async fn get_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
     match path {
         "/" | "/index.html" => public::index(ctx),
+        "/innkeeper" | "/innkeeper/" => public::home(ctx),
         "/login" => public::login_page(ctx).await,
         "/csrf-token" => Ok(public::csrf_token(ctx)),
         "/api/server-info" => Ok(public::server_info(ctx)),
@@ -113,6 +123,10 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/clear-limits" => admin::clear_limits(ctx).await,
         "audit/list" => admin::audit(ctx).await,
         "backup/full" => admin::full_backup(ctx).await,
+        "app/status" => app_admin::status(ctx).await,
+        "app/log" => app_admin::log(ctx).await,
+        "app/stop" => app_admin::stop(ctx).await,
+        "app/restart" => app_admin::restart(ctx).await,
         _ => Ok(not_found()),
     }
 }

@@ -2,6 +2,9 @@
 //! real SQLite file, and a cookie-keeping client that handles CSRF tokens.
 #![allow(dead_code)]
 
+pub mod llm;
+pub mod sillytavern;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -48,6 +51,9 @@ impl Server {
         let app = App::open(c, Clock::default(), Console::capturing()).expect("app opens");
         app.repair(std::time::SystemTime::now())
             .expect("data root repaired");
+        innkeeper::hosting::attach(&app)
+            .await
+            .expect("the hosted app's install is usable");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -135,6 +141,9 @@ impl Server {
         }
         if let Some(t) = self.task.take() {
             let _ = t.await;
+        }
+        if let Some(h) = self.app.hosting() {
+            h.shutdown().await;
         }
     }
 }
@@ -440,6 +449,9 @@ impl Server {
         }
         if let Some(t) = self.task.take() {
             let _ = t.await;
+        }
+        if let Some(h) = self.app.hosting() {
+            h.shutdown().await;
         }
         let config = self.app.config.clone();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));

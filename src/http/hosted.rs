@@ -1,0 +1,82 @@
+//! Requests for the hosted SillyTavern: checked here like every other
+//! request (CSRF on every POST, then login), then handed to the caller's
+//! own process — chosen by the session alone, so no header, path or
+//! parameter can name another user's.
+
+use std::sync::Arc;
+
+use warp::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use warp::reply::Response;
+
+use crate::error::AppError;
+use crate::hosting::proxy::Forward;
+use crate::hosting::supervisor::Supervisor;
+use crate::hosting::HostError;
+use crate::http::context::Ctx;
+use crate::http::{assets, reply};
+
+/// Added to the app's index page: a way to Innkeeper's own account and
+/// admin pages from inside SillyTavern.
+const BRIDGE: &str = "<script src=\"/innkeeper/static/st-bridge.js\" defer></script>\n";
+
+/// Forwards the request to the caller's process.
+pub async fn forward(ctx: &mut Ctx, sup: Arc<Supervisor>) -> Result<Response, AppError> {
+    let method = ctx.req.method.clone();
+    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        ctx.check_csrf()?;
+    }
+    let navigation = ctx.req.is_navigation();
+    let Some(user) = ctx.user.clone() else {
+        if navigation {
+            return Ok(reply::redirect("/login"));
+        }
+        return Err(AppError::forbidden("Forbidden"));
+    };
+    let upstream = match sup.ensure(&user.handle, !navigation).await {
+        Ok(u) => u,
+        Err(HostError::Starting) => return Ok(starting_page()),
+        Err(e) if navigation => return Ok(unavailable_page(AppError::from(e))),
+        Err(e) => return Err(e.into()),
+    };
+    let path_and_query = match &ctx.req.query {
+        Some(q) => format!("{}?{q}", ctx.req.path),
+        None => ctx.req.path.clone(),
+    };
+    let inject = (method == Method::GET && matches!(ctx.req.path.as_str(), "/" | "/index.html"))
+        .then_some(BRIDGE);
+    let strip = ctx
+        .app
+        .config
+        .sso
+        .trusted_header
+        .enabled
+        .then(|| HeaderName::from_bytes(ctx.app.config.sso.trusted_header.header.as_bytes()).ok())
+        .flatten();
+    let f = Forward {
+        method,
+        path_and_query,
+        headers: std::mem::take(&mut ctx.req.headers),
+        body: ctx.req.take_body(),
+        limit: ctx.app.config.limits.settings_mb * 1024 * 1024,
+        cookie: sup.session.cookie_header(&user.handle),
+        strip,
+        inject,
+    };
+    Ok(sup.proxy.forward(upstream.port, f, upstream.lease).await?)
+}
+
+/// The small page a navigation gets while the process starts: it reloads
+/// itself every second until SillyTavern answers.
+fn starting_page() -> Response {
+    let mut r = assets::page("starting.html");
+    *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let h = r.headers_mut();
+    h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A navigation that cannot reach the app gets a page, not JSON.
+fn unavailable_page(e: AppError) -> Response {
+    reply::page(e.status(), "SillyTavern is not available", &e.to_string())
+}
