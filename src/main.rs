@@ -75,6 +75,10 @@ enum Command {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// The hosted SillyTavern processes (see the README, "Hosting
+    /// SillyTavern").
+    #[command(subcommand)]
+    App(AppCommand),
     /// Restore a whole-root backup into an empty data root.
     Restore {
         /// The zip written by `innkeeper backup --all`.
@@ -83,6 +87,16 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Every process with its state, since, pid, memory, restarts and last error.
+    Status,
+    /// Stop a user's process (it starts again at their next request).
+    Stop { handle: String },
+    /// Restart a user's process, also one that failed too often.
+    Restart { handle: String },
 }
 
 #[derive(Subcommand)]
@@ -162,6 +176,7 @@ fn main() -> ExitCode {
             } => import(loaded.config, path, dry_run, overwrite).await,
             Command::Backup { all, output } => backup(loaded.config, all, output).await,
             Command::Restore { file, force } => restore(loaded.config, file, force),
+            Command::App(cmd) => app_command(loaded.config, cmd).await,
         }
     });
     match result {
@@ -516,6 +531,18 @@ fn restore(config: Config, file: PathBuf, force: bool) -> Result<(), String> {
         "Restored {n} files into {}. Start the server to use them.",
         config.data_root.display()
     );
+    Ok(())
+}
+
+async fn app_command(config: Config, cmd: AppCommand) -> Result<(), String> {
+    use innkeeper::hosting::console;
+    let root = &config.data_root;
+    let text = match cmd {
+        AppCommand::Status => console::status(root)?,
+        AppCommand::Stop { handle } => console::stop(root, &handle).await?,
+        AppCommand::Restart { handle } => console::restart(root, &handle).await?,
+    };
+    println!("{}", text.trim_end());
     Ok(())
 }
 

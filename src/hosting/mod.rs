@@ -6,6 +6,7 @@
 //! [`install`] checks and prepares the installed SillyTavern; [`routes`]
 //! says which paths Innkeeper keeps answering itself.
 
+pub mod console;
 pub mod install;
 pub mod output;
 pub mod process;

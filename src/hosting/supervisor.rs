@@ -472,12 +472,12 @@ impl Supervisor {
     pub async fn restart(self: &Arc<Self>, handle: &str) -> Result<(), HostError> {
         let slot = self.slot(handle);
         self.stop(handle, StopReason::Admin).await;
+        slot.set_error(None);
         if let State::Failed { .. } = slot.state() {
             slot.crashes
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clear();
-            slot.set_error(None);
             slot.set(State::Stopped, self.clock.now_ms());
         }
         self.ensure(handle, true).await.map(|_| ())

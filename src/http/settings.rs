@@ -29,6 +29,10 @@ pub async fn save(ctx: &mut Ctx) -> Result<Response, AppError> {
 
 pub async fn list_snapshots(ctx: &mut Ctx) -> Result<Response, AppError> {
     let u = ctx.require_user()?.clone();
+    // The hosted SillyTavern writes snapshots of its own into backups/.
+    if ctx.app.hosting().is_some() {
+        ctx.app.reindex_snapshots(&u.handle).await?;
+    }
     let list: Vec<_> = ctx
         .app
         .snapshot_list(&u.handle)

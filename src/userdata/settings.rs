@@ -109,7 +109,9 @@ impl App {
 
     pub async fn settings_get(&self, handle: &str, name: &str) -> Result<Value, AppError> {
         let dir = self.folder(handle)?;
-        let accounts = self.config.enable_user_accounts;
+        // SillyTavern's frontend shows its account buttons only with this
+        // on; a hosted app always runs in accounts mode (SPEC §11).
+        let accounts = self.config.enable_user_accounts || self.hosting().is_some();
         let name = name.to_string();
         blocking(move || Ok(read_all(&dir, accounts, &name))).await
     }
@@ -255,17 +257,32 @@ impl App {
     }
 
     /// Brings the snapshot index in line with the files in `backups/`
-    /// (after import, a crash between file and row, or a re-created user).
+    /// (after import, a crash between file and row, a re-created user, or
+    /// snapshots the hosted SillyTavern wrote itself). Only files the index
+    /// does not know yet are read.
     pub async fn reindex_snapshots(&self, handle: &str) -> Result<usize, AppError> {
         let dir = self.folder(handle)?.join("backups");
         let h = handle.to_string();
-        let found = blocking(move || {
+        let known: std::collections::HashSet<String> = self
+            .store
+            .run(move |c| store::snapshots::list(c, &h))
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        let h = handle.to_string();
+        let (present, found) = blocking(move || {
+            let mut present = std::collections::HashSet::new();
             let mut found = Vec::new();
             for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if !snapshots::valid_name(&h, &name)
                     || !entry.file_type().is_ok_and(|t| t.is_file())
                 {
+                    continue;
+                }
+                present.insert(name.clone());
+                if known.contains(&name) {
                     continue;
                 }
                 let Ok(content) = std::fs::read(entry.path()) else {
@@ -286,7 +303,7 @@ impl App {
                     sha256: snapshots::sha256_hex(&content),
                 });
             }
-            Ok(found)
+            Ok((present, found))
         })
         .await?;
         let h = handle.to_string();
@@ -298,8 +315,6 @@ impl App {
                     .into_iter()
                     .map(|s| s.name)
                     .collect();
-                let present: std::collections::HashSet<String> =
-                    found.iter().map(|s| s.name.clone()).collect();
                 for gone in known.difference(&present) {
                     store::snapshots::delete(&tx, &h, gone)?;
                 }
