@@ -560,3 +560,30 @@ async fn without_an_app_innkeeper_serves_its_own_pages_as_before() {
     let _: Value = json!(null);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_page_load_while_it_starts_gets_the_starting_page_and_api_calls_wait() {
+    // The real SillyTavern, started through a wrapper that first sleeps,
+    // so the start is slow enough to be seen.
+    let scripts = tempfile::tempdir().unwrap();
+    let slow = scripts.path().join("slow-node");
+    std::fs::write(&slow, "#!/bin/sh\nsleep 4\nexec node \"$@\"\n").unwrap();
+    std::fs::set_permissions(&slow, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let node = slow.to_string_lossy().into_owned();
+    let s = Server::hosted(move |c| c.app.node = node).await;
+    let mut alice = s.user("alice").await;
+    assert_eq!(s.process("alice")["state"], "starting");
+    let page = navigate(&alice, "/").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(page.header("retry-after"), Some("1"));
+    let html = page.body.as_str().unwrap();
+    assert!(html.contains("Starting SillyTavern"), "{html}");
+    assert!(html.contains("http-equiv=\"refresh\""), "{html}");
+    // An API call waits for the start instead.
+    let t = Instant::now();
+    assert!(!alice.character_names().await.is_empty());
+    assert!(t.elapsed() > Duration::from_millis(500));
+    let page = navigate(&alice, "/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    s.stop().await;
+}

@@ -15,6 +15,10 @@ use crate::hosting::HostError;
 use crate::http::context::Ctx;
 use crate::http::{assets, reply};
 
+/// How long a page load waits for a starting process before it gets the
+/// "Starting SillyTavern…" page (which reloads itself every second).
+const NAVIGATION_PATIENCE: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// Added to the app's index page: a way to Innkeeper's own account and
 /// admin pages from inside SillyTavern.
 const BRIDGE: &str = "<script src=\"/innkeeper/static/st-bridge.js\" defer></script>\n";
@@ -34,7 +38,15 @@ pub async fn forward(ctx: &mut Ctx, sup: Arc<Supervisor>) -> Result<Response, Ap
     };
     let upstream = match sup.ensure(&user.handle, !navigation).await {
         Ok(u) => u,
-        Err(HostError::Starting) => return Ok(starting_page()),
+        // A page load waits a moment first: a start begun at login is
+        // often done by then, and the page then opens without a detour.
+        Err(HostError::Starting) => {
+            match tokio::time::timeout(NAVIGATION_PATIENCE, sup.ensure(&user.handle, true)).await {
+                Ok(Ok(u)) => u,
+                Ok(Err(e)) => return Ok(unavailable_page(AppError::from(e))),
+                Err(_) => return Ok(starting_page()),
+            }
+        }
         Err(e) if navigation => return Ok(unavailable_page(AppError::from(e))),
         Err(e) => return Err(e.into()),
     };
