@@ -40,7 +40,22 @@ async fn host_whitelist_refuses_foreign_hosts() {
     assert_eq!(get("tavern.example.org:8000").await.0, 200);
     assert_eq!(get("localhost:8000").await.0, 200);
     assert_eq!(get("127.0.0.1").await.0, 200);
+    assert_eq!(get("127.8.9.10:8000").await.0, 200);
+    assert_eq!(get("app.localhost").await.0, 200);
     assert_eq!(get("[::1]:8000").await.0, 200);
+    // Names that only look like loopback are foreign (DNS can point them
+    // anywhere).
+    for host in [
+        "127.evil.example",
+        "127.0.0.1.evil.example",
+        "localhost.evil.example",
+        "evil-localhost",
+        "[::1].evil.example",
+        "127.0.0.1.",
+        "0x7f.0.0.1",
+    ] {
+        assert_eq!(get(host).await.0, 403, "{host}");
+    }
     s.stop().await;
 }
 

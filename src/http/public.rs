@@ -53,20 +53,35 @@ pub fn gates(app: &App, req: &Req) -> Option<Response> {
     None
 }
 
-/// Loopback names always pass; otherwise the name (without port) must be
-/// listed, or match a listed `.example.com` suffix.
+/// Loopback literals (`127.0.0.0/8`, `[::1]`) and `localhost` names
+/// always pass; otherwise the name (without port) must be listed, or match
+/// a listed `.example.com` suffix. A name that only starts like a loopback
+/// address (`127.evil.example`) is an ordinary name: DNS can point it at
+/// anything, which is what the whitelist guards against.
 fn host_allowed(hosts: &[String], host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
+    let (name, bracketed) = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((inside, after)) if after.is_empty() || after.starts_with(':') => (inside, true),
+            _ => return false,
+        },
+        None => (host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host), false),
+    };
+    let name = name.to_ascii_lowercase();
+    let loopback = if bracketed {
+        name.parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
     } else {
-        host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
-    }
-    .to_ascii_lowercase();
-    if name == "localhost"
-        || name.ends_with(".localhost")
-        || name == "::1"
-        || name.starts_with("127.")
-    {
+        name.parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+            || name == "localhost"
+            || name.strip_suffix(".localhost").is_some_and(|sub| {
+                !sub.is_empty()
+                    && sub.split('.').all(|l| {
+                        !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    })
+            })
+    };
+    if loopback {
         return true;
     }
     hosts.iter().any(|h| {
