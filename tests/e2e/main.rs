@@ -15,5 +15,7 @@ mod support;
 
 mod account;
 mod admin;
+mod hosting;
 mod login;
 mod screenshots;
+mod st_page;

@@ -18,7 +18,7 @@ const WIDTHS: [(u32, u32); 2] = [(1280, 900), (360, 780)];
 
 fn docs_dir() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if std::env::var("INNKEEPER_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+    if crate::support::updating_docs_screenshots() {
         root.join("docs/screenshots")
     } else {
         root.join("target/screenshots/readme")
@@ -98,31 +98,13 @@ async fn populate(s: &Server) {
         .expect("settings saved");
 }
 
-/// Sets the viewport to `w`×`h` CSS pixels and checks the page sees that width.
-async fn viewport(b: &Browser, w: u32, h: u32) {
-    b.c.set_window_size(w, h).await.expect("window size");
-    let inner = b
-        .js("return [window.innerWidth, window.innerHeight];")
-        .await;
-    let (iw, ih) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
-    if iw != u64::from(w) || ih != u64::from(h) {
-        // Headless windows may count some pixels as frame: correct once by the difference.
-        let (dw, dh) = (u64::from(w).abs_diff(iw), u64::from(h).abs_diff(ih));
-        b.c.set_window_size(w + dw as u32, h + dh as u32)
-            .await
-            .expect("window size");
-    }
-    let inner = b.js("return window.innerWidth;").await;
-    assert_eq!(inner, json!(w), "the viewport is {w} px wide");
-}
-
 /// Saves the viewport at each width as docs/screenshots/<name>-<width>.png,
 /// scrolled to `narrow_from` (a selector) on the narrow screen, and the whole
 /// page screen by screen as target/screenshots/readme_screenshots-<name>-<width>-page<n>.png.
 async fn shoot(b: &Browser, name: &str, narrow_from: Option<&str>) {
     std::fs::create_dir_all(docs_dir()).expect("docs/screenshots");
     for (w, h) in WIDTHS {
-        viewport(b, w, h).await;
+        b.viewport(w, h).await;
         let from = narrow_from.filter(|_| w < 1280);
         b.c.execute(
             "const e = arguments[0] && document.querySelector(arguments[0]); \
@@ -154,7 +136,7 @@ async fn shoot(b: &Browser, name: &str, narrow_from: Option<&str>) {
                 .await;
         }
     }
-    viewport(b, 1280, 900).await;
+    b.viewport(1280, 900).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,8 +155,22 @@ pub struct Browser {
 impl Browser {
     /// A fresh headless Chromium for the test `name`, talking to `base`.
     pub async fn start(name: &str, base: &str) -> Browser {
-        let driver_program = require_browser();
         let permit = BROWSERS.acquire().await.expect("browser semaphore");
+        Browser::launch(name, base, permit).await
+    }
+
+    /// Two browsers at once (two people side by side), with both places
+    /// taken together so two such tests cannot each wait for the other's.
+    pub async fn start_two(first: &str, second: &str, base: &str) -> (Browser, Browser) {
+        let mut permits = BROWSERS.acquire_many(2).await.expect("browser semaphore");
+        let other = permits.split(1).expect("two permits");
+        let a = Browser::launch(first, base, permits).await;
+        let b = Browser::launch(second, base, other).await;
+        (a, b)
+    }
+
+    async fn launch(name: &str, base: &str, permit: SemaphorePermit<'static>) -> Browser {
+        let driver_program = require_browser();
         let profile = tempfile::tempdir().expect("profile dir");
         let downloads = tempfile::tempdir().expect("download dir");
         let (driver, port) =
@@ -205,6 +219,25 @@ impl Browser {
         }
     }
 
+    /// Sets the viewport to `w`×`h` CSS pixels and checks the page sees that width.
+    pub async fn viewport(&self, w: u32, h: u32) {
+        self.c.set_window_size(w, h).await.expect("window size");
+        let inner = self
+            .js("return [window.innerWidth, window.innerHeight];")
+            .await;
+        let (iw, ih) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
+        if iw != u64::from(w) || ih != u64::from(h) {
+            // Headless windows may count some pixels as frame: correct once by the difference.
+            let (dw, dh) = (u64::from(w).abs_diff(iw), u64::from(h).abs_diff(ih));
+            self.c
+                .set_window_size(w + dw as u32, h + dh as u32)
+                .await
+                .expect("window size");
+        }
+        let inner = self.js("return window.innerWidth;").await;
+        assert_eq!(inner, json!(w), "the viewport is {w} px wide");
+    }
+
     /// Ends the WebDriver session (Chromium quits); the driver dies on drop.
     pub async fn close(self) {
         let _ = self.c.clone().close().await;
@@ -233,7 +266,13 @@ impl Browser {
     /// Polls `script` until it returns something truthy (bounded by WAIT).
     /// Errors while a page is loading count as "not yet".
     pub async fn wait_for(&self, what: &str, script: &str) -> Value {
-        let deadline = Instant::now() + WAIT;
+        self.wait_for_within(what, script, WAIT).await
+    }
+
+    /// As [`Browser::wait_for`], bounded by `within` instead of WAIT (for
+    /// SillyTavern, whose page boot makes ~300 requests).
+    pub async fn wait_for_within(&self, what: &str, script: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
         loop {
             let last = match self.c.execute(script, vec![]).await {
                 Ok(v) if truthy(&v) => return v,
@@ -242,7 +281,7 @@ impl Browser {
             };
             if Instant::now() >= deadline {
                 self.shot(&format!("{}-timeout", self.name)).await;
-                panic!("timed out after {WAIT:?} waiting for {what} (last answer: {last})");
+                panic!("timed out after {within:?} waiting for {what} (last answer: {last})");
             }
             tokio::time::sleep(STEP).await;
         }
@@ -258,11 +297,13 @@ impl Browser {
         .await;
     }
 
-    /// Waits until the app page (`/`) is loaded, idle, and shows `view`.
+    /// Waits until the app page (`/`, or `/innkeeper/` when SillyTavern is
+    /// hosted) is loaded, idle, and shows `view`.
     pub async fn wait_view(&self, view: &str) {
         let script = format!(
             "const v = document.querySelector('[data-test=\"view-{view}\"]'); \
-             return location.pathname === '/' && document.readyState === 'complete' \
+             return (location.pathname === '/' || location.pathname === '/innkeeper/') \
+             && document.readyState === 'complete' \
              && document.body.dataset.busy === '0' && !!v && !v.hidden;"
         );
         self.wait_for(&format!("the app to show view-{view}"), &script)
@@ -357,7 +398,10 @@ impl Browser {
         }
     }
 
-    /// Clicks `css`, retrying (bounded) while it is missing or not yet clickable.
+    /// Clicks `css`, retrying (bounded) while it is missing or not yet
+    /// clickable. When something covers it (the sticky top bar over an
+    /// element scrolled to the top edge), it is scrolled to the middle of
+    /// the screen before the next try.
     pub async fn click(&self, css: &str) {
         let deadline = Instant::now() + WAIT;
         loop {
@@ -371,21 +415,44 @@ impl Browser {
                     self.shot(&format!("{}-timeout", self.name)).await;
                     panic!("cannot click {css}: {e}");
                 }
-                Err(_) => tokio::time::sleep(STEP).await,
+                Err(e) => {
+                    if e.to_string().contains("click intercepted") {
+                        let _ = self
+                            .c
+                            .execute(
+                                "const e = document.querySelector(arguments[0]); \
+                                 if (e) e.scrollIntoView({ block: 'center' }); return true;",
+                                vec![json!(css)],
+                            )
+                            .await;
+                    }
+                    tokio::time::sleep(STEP).await
+                }
             }
         }
     }
 
-    /// Replaces the text of the field `css` with `text`.
+    /// Replaces the text of the field `css` with `text`, retrying (bounded)
+    /// while the field cannot take input yet (a dialog still opening).
     pub async fn fill(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        e.clear()
-            .await
-            .unwrap_or_else(|err| panic!("clear {css}: {err}"));
-        if !text.is_empty() {
-            e.send_keys(text)
-                .await
-                .unwrap_or_else(|err| panic!("type into {css}: {err}"));
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let e = self.find(css).await;
+            let mut tried = e.clear().await.map_err(|err| format!("clear {css}: {err}"));
+            if tried.is_ok() && !text.is_empty() {
+                tried = e
+                    .send_keys(text)
+                    .await
+                    .map_err(|err| format!("type into {css}: {err}"));
+            }
+            match tried {
+                Ok(()) => return,
+                Err(problem) if Instant::now() >= deadline => {
+                    self.shot(&format!("{}-timeout", self.name)).await;
+                    panic!("{problem}");
+                }
+                Err(_) => tokio::time::sleep(STEP).await,
+            }
         }
     }
 
@@ -568,6 +635,12 @@ fn truthy(v: &Value) -> bool {
         Value::String(s) => !s.is_empty(),
         _ => true,
     }
+}
+
+/// Whether this run rewrites the committed pictures in docs/screenshots/
+/// (INNKEEPER_UPDATE_SCREENSHOTS=1); otherwise they stay as they are.
+pub fn updating_docs_screenshots() -> bool {
+    std::env::var("INNKEEPER_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1")
 }
 
 pub fn screenshot_dir() -> PathBuf {

@@ -1,6 +1,7 @@
 /**
  * The admin view: every account with its state and disk usage, creating
- * accounts, per-account actions, the full data backup, and the audit log.
+ * accounts, per-account actions, the full data backup, the hosted
+ * SillyTavern's processes (processes.js), and the audit log.
  *
  * Only built for admins (app.js), and the server checks every call anyway.
  * Disk usage is fetched per account after the list is shown, two at a time,
@@ -17,6 +18,7 @@ import { downloadWithStatus } from './download.js';
 import { formatBytes, formatDate, formatDateTime, isoDate, plural } from './format.js';
 import { ACCOUNTS_OFF_HINT, PASSWORD_PRIVACY_NOTE } from './messages.js';
 import { viewFrame, card, button } from './view.js';
+import { createProcessesCard } from './processes.js';
 
 /** The account that always exists and cannot be deleted (SPEC §3). */
 const DEFAULT_HANDLE = 'default-user';
@@ -487,12 +489,23 @@ export function createAdminView(ctx) {
 
   const audit = createAuditCard();
   let users = null;
+  const processes = createProcessesCard({
+    afterAction: () => Promise.all([
+      processes.load(),
+      audit.load(true).catch(() => {}),
+    ]).then(() => {}),
+  });
 
-  /** After any account change: reload the list and the newest audit entries. */
+  /**
+   * After any account change: reload the list and the newest audit entries,
+   * and the processes when an app is hosted (disabling or deleting an
+   * account stops its SillyTavern).
+   */
   async function afterChange(handle) {
     users?.forgetUsage(handle);
     await Promise.all([
       users?.load(),
+      ctx.info.app ? processes.load().catch(() => {}) : null,
       audit.load(true).catch(() => {}),
     ]);
   }
@@ -507,15 +520,19 @@ export function createAdminView(ctx) {
     users = createUsersCard(ctx, { afterChange });
     body.append(createCreateCard(() => afterChange('')), users.el);
   }
-  body.append(audit.el);
+  body.append(processes.el, audit.el);
 
   let auditLoaded = false;
-  /** The account list is reloaded on every visit; the audit log once (then Refresh / Load more). */
+  /**
+   * The account list and the processes are reloaded on every visit; the
+   * audit log once (then Refresh / Load more).
+   */
   async function show() {
     const tasks = [];
     if (users) {
       tasks.push(users.load().catch((err) => showStatus(`Could not load the accounts: ${describeError(err)}`, 'error')));
     }
+    tasks.push(processes.load().catch((err) => showStatus(`Could not load the SillyTavern processes: ${describeError(err)}`, 'error')));
     if (!auditLoaded) {
       tasks.push(audit.load(true).then(() => {
         auditLoaded = true;

@@ -168,6 +168,7 @@ const SERVER_INFO_DEFAULTS = {
   sso: false,
   ssoLogoutUrl: '',
   fullBackup: false,
+  app: false,
 };
 
 /** The public server facts the UI adapts to (accounts on/off, discreet login…). */

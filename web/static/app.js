@@ -1,5 +1,6 @@
 /**
- * The app page (/): header, navigation and the views.
+ * The app page (/, or /innkeeper/ when the server hosts SillyTavern, which
+ * then has /): header, navigation and the views.
  *
  * Views are built once and switched by the URL hash (#home, #account,
  * #admin), so a reload or the back button keeps people where they were and
@@ -108,11 +109,23 @@ function renderNav() {
     ['account', 'Account', 'user'],
   ];
   if (ctx.me.admin) entries.push(['admin', 'Admin', 'shield']);
-  nav.replaceChildren(h('ul', {}, entries.map(([name, label, iconName]) => {
+  const items = entries.map(([name, label, iconName]) => {
     const link = h('a', { href: `#${name}`, class: 'nav-link', test: `nav-${name}` }, icon(iconName), label);
     links[name] = link;
     return h('li', {}, link);
-  })));
+  });
+  // With a hosted app, SillyTavern is the main page (/) and this is the way back to it.
+  if (ctx.info.app) {
+    items.push(h('li', { class: 'nav-app-item' },
+      h('a', { href: '/', class: 'nav-link nav-app', test: 'nav-app', title: 'Open SillyTavern' },
+        icon('external'), 'Open SillyTavern')));
+  }
+  nav.replaceChildren(h('ul', {}, items));
+}
+
+/** The login page, coming back here afterwards (with a hosted app, / is SillyTavern). */
+function loginUrl() {
+  return `/login?next=${encodeURIComponent(location.pathname + location.hash)}`;
 }
 
 /** Shows the view named by the hash (unknown or forbidden names fall back to home). */
@@ -138,7 +151,7 @@ async function checkSession() {
   const banner = h('div', { class: 'banner banner-error', test: 'session-ended', role: 'alert' },
     icon('warning'),
     h('span', {}, 'Your session has ended. '),
-    h('a', { href: '/login', test: 'session-login' }, 'Log in again'));
+    h('a', { href: loginUrl(), test: 'session-login' }, 'Log in again'));
   document.body.prepend(banner);
 }
 
@@ -168,7 +181,7 @@ async function boot() {
       [info, me] = await Promise.all([loadServerInfo(), getJson('/api/users/me')]);
     } catch (err) {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-        location.replace('/login');
+        location.replace(loginUrl());
         return;
       }
       throw err;

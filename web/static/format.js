@@ -7,6 +7,7 @@ const numberFormat = new Intl.NumberFormat();
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dateTimeSecondsFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
 /** 1234 → "1,234" (locale-dependent). */
 export function formatNumber(n) {
@@ -47,6 +48,23 @@ export function formatDateTime(ms, { seconds = false } = {}) {
 export function formatDate(ms) {
   const date = validDate(ms);
   return date ? dateFormat.format(date) : '—';
+}
+
+/**
+ * Milliseconds since the epoch → "5 minutes ago" / "yesterday", relative to
+ * `now`; "—" when unknown. Up to a minute counts as "just now".
+ */
+export function formatAgo(ms, now = Date.now()) {
+  const date = validDate(ms);
+  if (!date) return '—';
+  const seconds = Math.round((date.getTime() - now) / 1000);
+  if (Math.abs(seconds) < 60) return 'just now';
+  let value = seconds / 60;
+  for (const [size, unit] of [[60, 'minute'], [24, 'hour']]) {
+    if (Math.abs(value) < size) return relativeFormat.format(Math.round(value), unit);
+    value /= size;
+  }
+  return relativeFormat.format(Math.round(value), 'day');
 }
 
 /** ISO text for a <time datetime>, or "" when unknown. */

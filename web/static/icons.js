@@ -115,6 +115,23 @@ const SHAPES = {
     ['path', { d: 'M4 6h.01M4 12h.01M4 18h.01' }],
   ],
   zap: [['path', { d: 'M13 3 5 14h6l-1 7 8-11h-6z' }]],
+  stop: [['rect', { x: 6, y: 6, width: 12, height: 12, rx: 1.5 }]],
+  play: [['path', { d: 'M7 4.5v15L19.5 12z' }]],
+  terminal: [
+    ['rect', { x: 3, y: 4, width: 18, height: 16, rx: 2 }],
+    ['path', { d: 'm7 9 3 3-3 3' }],
+    ['path', { d: 'M13 15h4' }],
+  ],
+  server: [
+    ['rect', { x: 3, y: 4, width: 18, height: 7, rx: 1.5 }],
+    ['rect', { x: 3, y: 13, width: 18, height: 7, rx: 1.5 }],
+    ['path', { d: 'M7 7.5h.01M7 16.5h.01' }],
+  ],
+  external: [
+    ['path', { d: 'M14 4h6v6' }],
+    ['path', { d: 'M20 4 11 13' }],
+    ['path', { d: 'M18 14v5a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h5' }],
+  ],
 };
 
 /**

@@ -39,8 +39,9 @@ function cleanHandle(text) {
 async function logIn(handle, password) {
   await api('/api/users/login', { handle, password });
   forgetCsrfToken();
-  location.assign(nextUrl());
-  return 'Logged in. Opening Innkeeper…';
+  const next = nextUrl();
+  location.assign(next);
+  return next === '/' && state.info?.app ? 'Logged in. Opening SillyTavern…' : 'Logged in. Opening Innkeeper…';
 }
 
 /** Replaces the card's content and moves focus to `focusEl` (or the heading). */

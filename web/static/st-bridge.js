@@ -1,6 +1,8 @@
 // Loaded into SillyTavern's page by Innkeeper (the app itself is not
 // changed): puts a button to Innkeeper's own account and admin pages next
-// to SillyTavern's Account, Admin Panel and Logout buttons.
+// to SillyTavern's Account, Admin Panel and Logout buttons (in the User
+// Settings drawer). A classic script, not a module: SillyTavern's page
+// loads it with `defer`, and it touches nothing of SillyTavern's own.
 (function () {
   'use strict';
   function addButton() {
@@ -9,9 +11,9 @@
     if (!controls) return false;
     const link = document.createElement('a');
     link.id = 'innkeeper_button';
-    link.href = '/innkeeper/';
+    link.href = '/innkeeper/#account';
     link.className = 'margin0 menu_button_icon menu_button';
-    link.title = 'Innkeeper: your account, sessions and the admin pages';
+    link.title = 'Innkeeper: your account, password, backups and snapshots (and the admin pages for admins)';
     link.style.textDecoration = 'none';
     const icon = document.createElement('i');
     icon.className = 'fa-fw fa-solid fa-house-user';
