@@ -33,12 +33,11 @@ pub async fn serve(ctx: &mut Ctx, path: &str) -> Result<Option<Response>, AppErr
     };
     let user = ctx.require_user()?;
     let rel = decode(&path[prefix.len()..])?;
-    let dir = ctx
+    let root = ctx
         .app
         .user_dir(&user.handle)
-        .ok_or_else(AppError::user_not_found)?
-        .join(folder);
-    let file = match safe_path::resolve_existing(&dir, &rel) {
+        .ok_or_else(AppError::user_not_found)?;
+    let file = match safe_path::resolve_in(&root, folder, &rel) {
         Ok(f) => f,
         Err(PathError::NotFound) => return Err(AppError::NotFound("File not found".into())),
         Err(_) => return Err(AppError::bad("Invalid path")),
@@ -72,8 +71,8 @@ async fn persona_picture(ctx: &Ctx, handle: &str) -> Result<Response, AppError> 
         .persona_avatar
         .as_deref()
         .and_then(|name| {
-            let dir = ctx.app.user_dir(&user.handle)?.join("User Avatars");
-            safe_path::resolve_existing(&dir, name).ok()
+            let root = ctx.app.user_dir(&user.handle)?;
+            safe_path::resolve_in(&root, "User Avatars", name).ok()
         })
         .ok_or_else(|| AppError::NotFound("File not found".into()))?;
     send_file(&file).await

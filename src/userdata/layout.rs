@@ -101,7 +101,7 @@ pub fn persona_avatar(dir: &Path, settings_text: &str) -> Option<String> {
         .into_iter()
         .flatten()
         .filter_map(|v| v.as_str())
-        .find(|file| super::safe_path::resolve_existing(&dir.join("User Avatars"), file).is_ok())
+        .find(|file| super::safe_path::resolve_in(dir, "User Avatars", file).is_ok())
         .map(str::to_string);
     found
 }

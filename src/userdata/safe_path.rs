@@ -2,8 +2,10 @@
 //! folder. Traversal is impossible by construction: the relative path is
 //! checked component by component (no `..`, no absolute paths, no NUL, no
 //! backslashes, no drive letters), and the joined path is canonicalised and
-//! checked to still sit under the canonical base, so a symlink planted inside
-//! a user's folder cannot lead out of it either.
+//! checked to still sit under the canonical user folder — not merely under
+//! the sub-folder asked for — so a symlink anywhere inside a user's folder
+//! (a layout folder, settings.json, a file an extension brought) cannot lead
+//! out of it.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -51,20 +53,49 @@ pub fn check_relative(rel: &str) -> Result<PathBuf, PathError> {
     Ok(out)
 }
 
-/// Resolves `rel` under `base` for a file that must already exist.
-///
-/// Both are canonicalised, so symlinks are followed and then checked.
+/// Resolves `rel` under `base` for a file that must already exist, confined
+/// to `base` itself. Symlinks are followed and then checked.
 pub fn resolve_existing(base: &Path, rel: &str) -> Result<PathBuf, PathError> {
+    resolve_in(base, "", rel)
+}
+
+/// Resolves `rel` under `root/sub` for a file that must already exist,
+/// confined to `root` (the user's folder): a `sub` folder that is itself a
+/// symlink leading out is refused like any other way out.
+pub fn resolve_in(root: &Path, sub: &str, rel: &str) -> Result<PathBuf, PathError> {
     let rel = check_relative(rel)?;
-    let base = base.canonicalize().map_err(|_| PathError::NotFound)?;
-    let full = base
-        .join(rel)
-        .canonicalize()
-        .map_err(|_| PathError::NotFound)?;
-    if full.starts_with(&base) {
+    confined(root, &root.join(sub).join(rel))
+}
+
+/// `path` with every symlink resolved, when it still lies inside `root`.
+pub fn confined(root: &Path, path: &Path) -> Result<PathBuf, PathError> {
+    let root = root.canonicalize().map_err(|_| PathError::NotFound)?;
+    let full = path.canonicalize().map_err(|_| PathError::NotFound)?;
+    if full.starts_with(&root) {
         Ok(full)
     } else {
         Err(PathError::Forbidden)
+    }
+}
+
+/// Reads `root/rel` when it exists and resolves inside `root`; a file whose
+/// path leads out of `root` reads as absent (and is logged).
+pub fn read_confined(root: &Path, rel: &str) -> std::io::Result<Option<Vec<u8>>> {
+    match resolve_in(root, "", rel) {
+        Ok(path) => match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        },
+        Err(PathError::Forbidden) => {
+            tracing::warn!(
+                "{} is a link that leads out of {}: ignored",
+                rel,
+                root.display()
+            );
+            Ok(None)
+        }
+        Err(_) => Ok(None),
     }
 }
 
@@ -133,6 +164,24 @@ mod tests {
             assert_eq!(resolve_for_write(&base, "link"), Err(PathError::Forbidden));
         }
         assert_eq!(resolve_existing(&base, "missing"), Err(PathError::NotFound));
+        // A folder of the layout that is itself a link out of the user's
+        // folder leads nowhere, though the file is "inside" that folder.
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("a.png"), "z").unwrap();
+        std::os::unix::fs::symlink(&outside, base.join("characters")).unwrap();
+        assert_eq!(
+            resolve_in(&base, "characters", "a.png"),
+            Err(PathError::Forbidden)
+        );
+        std::os::unix::fs::symlink(dir.path().join("secret"), base.join("settings.json")).unwrap();
+        assert_eq!(read_confined(&base, "settings.json").unwrap(), None);
+        assert_eq!(read_confined(&base, "ok.txt").unwrap().unwrap(), b"y");
+        // A link that stays inside is fine.
+        std::fs::create_dir_all(base.join("real")).unwrap();
+        std::fs::write(base.join("real/b.png"), "w").unwrap();
+        std::os::unix::fs::symlink(base.join("real"), base.join("alias")).unwrap();
+        assert!(resolve_in(&base, "alias", "b.png").is_ok());
         assert!(resolve_for_write(&base, "new.txt").is_ok());
         assert_eq!(
             resolve_for_write(&base, "nope/new.txt"),

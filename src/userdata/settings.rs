@@ -48,8 +48,13 @@ const PARSED_PRESETS: &[(&str, &str)] = &[
     ("sysprompt", "sysprompt"),
 ];
 
-/// `.json` files of a folder, sorted by name: (stem, path).
-fn json_files(dir: &Path) -> Vec<(String, PathBuf)> {
+/// `.json` files (not links) of the user folder's sub-folder `folder`,
+/// sorted by name: (stem, path). A folder that is a link leading out of
+/// the user's folder lists nothing.
+fn json_files(root: &Path, folder: &str) -> Vec<(String, PathBuf)> {
+    let Ok(dir) = safe_path::resolve_in(root, "", folder) else {
+        return Vec::new();
+    };
     let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -67,12 +72,15 @@ fn json_files(dir: &Path) -> Vec<(String, PathBuf)> {
 
 /// The whole `settings/get` answer for a user folder.
 pub fn read_all(dir: &Path, enable_accounts: bool, name: &str) -> Value {
-    let settings = std::fs::read_to_string(dir.join(layout::SETTINGS_FILE))
-        .unwrap_or_else(|_| layout::default_settings(name));
+    let settings = safe_path::read_confined(dir, layout::SETTINGS_FILE)
+        .ok()
+        .flatten()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|| layout::default_settings(name));
     let mut out = serde_json::Map::new();
     out.insert("settings".into(), Value::String(settings));
     for (folder, contents_key, names_key) in TEXT_PRESETS {
-        let files = json_files(&dir.join(folder));
+        let files = json_files(dir, folder);
         let (mut contents, mut names) = (Vec::new(), Vec::new());
         for (stem, path) in files {
             if let Ok(text) = std::fs::read_to_string(&path) {
@@ -83,13 +91,13 @@ pub fn read_all(dir: &Path, enable_accounts: bool, name: &str) -> Value {
         out.insert(contents_key.to_string(), Value::Array(contents));
         out.insert(names_key.to_string(), Value::Array(names));
     }
-    let worlds: Vec<Value> = json_files(&dir.join("worlds"))
+    let worlds: Vec<Value> = json_files(dir, "worlds")
         .into_iter()
         .map(|(stem, _)| Value::String(stem))
         .collect();
     out.insert("world_names".into(), Value::Array(worlds));
     for (folder, key) in PARSED_PRESETS {
-        let parsed: Vec<Value> = json_files(&dir.join(folder))
+        let parsed: Vec<Value> = json_files(dir, folder)
             .into_iter()
             .filter_map(|(_, p)| std::fs::read(&p).ok())
             .filter_map(|b| serde_json::from_slice(&b).ok())
@@ -138,7 +146,9 @@ impl App {
     pub async fn refresh_persona_avatar(&self, handle: &str) -> Result<(), AppError> {
         let dir = self.folder(handle)?;
         let persona = blocking(move || {
-            let text = std::fs::read_to_string(dir.join(layout::SETTINGS_FILE)).unwrap_or_default();
+            let text = safe_path::read_confined(&dir, layout::SETTINGS_FILE)?
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
             Ok(layout::persona_avatar(&dir, &text))
         })
         .await?;
@@ -171,10 +181,8 @@ impl App {
         let stamp = snapshots::stamp(now);
         let h = handle.to_string();
         let written = blocking(move || {
-            let content = match std::fs::read(dir.join(layout::SETTINGS_FILE)) {
-                Ok(c) => c,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(e.into()),
+            let Some(content) = safe_path::read_confined(&dir, layout::SETTINGS_FILE)? else {
+                return Ok(None);
             };
             if newest.is_some_and(|n| n.sha256 == snapshots::sha256_hex(&content)) {
                 return Ok(None);
@@ -233,8 +241,7 @@ impl App {
         if !snapshots::valid_name(handle, name) {
             return Err(AppError::bad(INVALID_SNAPSHOT));
         }
-        let backups = self.folder(handle)?.join("backups");
-        safe_path::resolve_existing(&backups, name)
+        safe_path::resolve_in(&self.folder(handle)?, "backups", name)
             .map_err(|_| AppError::NotFound("Snapshot not found".into()))
     }
 
@@ -261,7 +268,7 @@ impl App {
     /// snapshots the hosted SillyTavern wrote itself). Only files the index
     /// does not know yet are read.
     pub async fn reindex_snapshots(&self, handle: &str) -> Result<usize, AppError> {
-        let dir = self.folder(handle)?.join("backups");
+        let root = self.folder(handle)?;
         let h = handle.to_string();
         let known: std::collections::HashSet<String> = self
             .store
@@ -274,7 +281,8 @@ impl App {
         let (present, found) = blocking(move || {
             let mut present = std::collections::HashSet::new();
             let mut found = Vec::new();
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let dir = safe_path::resolve_in(&root, "", "backups").ok();
+            for entry in dir.iter().flat_map(std::fs::read_dir).flatten().flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if !snapshots::valid_name(&h, &name)
                     || !entry.file_type().is_ok_and(|t| t.is_file())
