@@ -19,9 +19,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    // The target's name is only there to be recognisable; cut so the temp
+    // name stays within the 255 bytes a file name may have, whatever the
+    // target's length.
+    let mut shown = name.to_string_lossy().into_owned();
+    let mut cut = shown.len().min(NAME_IN_TEMP);
+    while !shown.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    shown.truncate(cut);
     let tmp = dir.join(format!(
-        "{TEMP_PREFIX}{}-{:016x}",
-        name.to_string_lossy(),
+        "{TEMP_PREFIX}{shown}-{:016x}",
         rand::random::<u64>()
     ));
     let result = (|| {
@@ -29,14 +37,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
-        fs::rename(&tmp, path)?;
-        sync_dir(dir)
+        fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+        return result;
     }
-    result
+    // The new content is in place; a folder that cannot be flushed only
+    // weakens durability across a power cut, so the save stands.
+    if let Err(e) = sync_dir(dir) {
+        tracing::warn!(
+            "saved {}, but could not flush its folder: {e}",
+            path.display()
+        );
+    }
+    Ok(())
 }
+
+/// Bytes of the target's name kept in a temp file's name.
+const NAME_IN_TEMP: usize = 64;
 
 /// Flushes a folder's entries (the rename) to disk.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -83,6 +102,26 @@ pub fn sweep_temp_files_before(dir: &Path, cutoff: std::time::SystemTime) -> io:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_near_the_limit_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [200, 240, 255] {
+            // Multi-byte characters too: the cut keeps them whole.
+            let name: String = "é".repeat(len / 2) + &"x".repeat(len % 2);
+            assert_eq!(name.len(), len);
+            let path = dir.path().join(&name);
+            write_atomic(&path, b"one").unwrap();
+            write_atomic(&path, b"two").unwrap();
+            assert_eq!(fs::read(&path).unwrap(), b"two");
+        }
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
+            .collect();
+        assert!(left.is_empty());
+    }
 
     #[test]
     fn replaces_content_and_leaves_no_temp() {
