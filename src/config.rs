@@ -700,7 +700,9 @@ const OWN_KEYS: &[&str] = &[
 ];
 
 /// Keys a SillyTavern config.yaml has that Innkeeper ignores. Whole sections
-/// are accepted with everything below them.
+/// are accepted with everything below them — only sections Innkeeper does
+/// not read itself, so a typo inside one of Innkeeper's own sections
+/// (`protocol`, `basicAuthUser`, `backups`…) is reported like any other.
 const SILLYTAVERN_KEYS: &[&str] = &[
     "listenAddress.*",
     "dnsPreferIPv6",
@@ -736,20 +738,26 @@ const SILLYTAVERN_KEYS: &[&str] = &[
     "claude.*",
     "gemini.*",
     "extras.*",
+    "cookieSecret",
+    "disableThumbnails",
+    "thumbnailsQuality",
+    "avatarThumbnailsPng",
+    "disableChatBackup",
+    "chatBackupThrottleInterval",
+    "enableExtensions",
+    "enableExtensionsAutoUpdate",
+    "vectors.*",
     "logging.enableAccessLog",
     "logging.minLogLevel",
     "sso.autheliaAuth",
     "sso.authentikAuth",
     "ssl.keyPassphrase",
     "hostWhitelist.scan",
-    "protocol.*",
     "securityOverride",
     "disableCsrfProtection",
     "numberOfBackups",
     "secureOverride",
-    "basicAuthUser.*",
     "enableForwardedWhitelist",
-    "backups.*",
 ];
 
 fn key_known(path: &str) -> KeyKind {
@@ -934,6 +942,53 @@ mod tests {
             w[1].contains("'hooks.dirr'") && w[1].contains("line 12"),
             "{w:?}"
         );
+    }
+
+    #[test]
+    fn sillytavern_keys_pass_and_typos_in_every_section_warn() {
+        // Every top-level key of SillyTavern 1.12.6's own config.yaml.
+        let st = "dataRoot: ./data\nlisten: false\nprotocol:\n  ipv4: true\n  ipv6: false\n\
+                  dnsPreferIPv6: false\nautorunHostname: auto\nport: 8000\nautorunPortOverride: -1\n\
+                  whitelistMode: true\nenableForwardedWhitelist: true\nwhitelist: [127.0.0.1]\n\
+                  basicAuthMode: false\nbasicAuthUser:\n  username: u\n  password: p\n\
+                  enableCorsProxy: false\nrequestProxy:\n  enabled: false\n  url: ''\n  bypass: []\n\
+                  enableUserAccounts: false\nenableDiscreetLogin: false\nsessionTimeout: 86400\n\
+                  cookieSecret: ''\ndisableCsrfProtection: false\nsecurityOverride: false\n\
+                  autorun: true\navoidLocalhost: false\ndisableThumbnails: false\n\
+                  thumbnailsQuality: 95\navatarThumbnailsPng: false\nallowKeysExposure: false\n\
+                  skipContentCheck: false\ndisableChatBackup: false\nnumberOfBackups: 50\n\
+                  chatBackupThrottleInterval: 10000\nwhitelistImportDomains: [localhost]\n\
+                  requestOverrides: []\nenableExtensions: true\nenableExtensionsAutoUpdate: true\n\
+                  enableDownloadableTokenizers: true\nvectors:\n  enableModelScopes: false\n\
+                  extras:\n  disableAutoDownload: false\nopenai:\n  randomizeUserId: false\n\
+                  deepl:\n  formality: default\nmistral:\n  enablePrefix: false\n\
+                  ollama:\n  keepAlive: -1\nclaude:\n  enableSystemPromptCache: false\n\
+                  enableServerPlugins: false\n";
+        let (_, w) = parse(st).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        for (text, key) in [
+            ("protocol:\n  ipv4: true\n  ipv66: true\n", "protocol.ipv66"),
+            ("basicAuthUser:\n  usernam: x\n", "basicAuthUser.usernam"),
+            (
+                "backups:\n  allowFullDataBackupp: true\n",
+                "backups.allowFullDataBackupp",
+            ),
+            (
+                "sso:\n  trustedHeader:\n    enabeld: true\n",
+                "sso.trustedHeader.enabeld",
+            ),
+            (
+                "app:\n  sillytavern:\n    dirr: x\n",
+                "app.sillytavern.dirr",
+            ),
+            ("limits:\n  jsonMB: 2\n", "limits.jsonMB"),
+        ] {
+            let (_, w) = parse(text).unwrap();
+            assert!(
+                w.len() == 1 && w[0].contains(&format!("'{key}'")),
+                "{text:?}: {w:?}"
+            );
+        }
     }
 
     #[test]
