@@ -286,9 +286,26 @@ async fn sillytavern_account_panel_changes_the_password_and_ends_other_sessions(
     s.stop().await;
 }
 
+/// A `node` that takes `delay_s` longer to start SillyTavern (not to
+/// answer `--version`), so a page load deterministically outlasts the
+/// server's short wait and gets the starting page.
+fn slow_node(dir: &Path, delay_s: u32) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("slow-node");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\n[ \"$1\" = --version ] || sleep {delay_s}\nexec node \"$@\"\n"),
+    )
+    .expect("write slow-node");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path.display().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_innkeeper_button_leads_to_innkeepers_pages_and_back() {
-    let s = Server::hosted(|_| {}).await;
+    let bin = tempfile::tempdir().expect("temp dir");
+    let node = slow_node(bin.path(), 3);
+    let s = Server::hosted(|c| c.app.node = node).await;
     s.create_user("alice", Some("pw-alice"), false).await;
     let b = Browser::start(
         "the_innkeeper_button_leads_to_innkeepers_pages_and_back",
@@ -348,11 +365,22 @@ async fn the_innkeeper_button_leads_to_innkeepers_pages_and_back() {
         .await;
     wait_gone(pid, Duration::from_secs(15)).await;
     b.click(&t("nav-app")).await;
-    let boot = st_page::boot(&b, "Alice").await;
-    assert!(
-        boot.starting_page,
-        "no starting page while the process started"
+    b.wait_for_within(
+        "Innkeeper's starting page",
+        "const c = document.querySelector('[data-test=\"starting\"]'); \
+         return location.pathname === '/' && document.title === 'Starting SillyTavern…' \
+         && !!c && c.getClientRects().length > 0;",
+        BOOT,
+    )
+    .await;
+    assert_eq!(
+        b.attr(&t("starting-account"), "href").await.as_deref(),
+        Some("/innkeeper/#account")
     );
+    b.shot("the_innkeeper_button_leads_to_innkeepers_pages_and_back-starting")
+        .await;
+    // It turns into SillyTavern by itself.
+    let boot = st_page::boot(&b, "Alice").await;
     assert!(!boot.onboarding);
     assert_eq!(
         st_page::character_names(&b).await,
@@ -367,6 +395,12 @@ async fn the_innkeeper_button_leads_to_innkeepers_pages_and_back() {
 async fn admin_sees_stops_and_restarts_sillytavern_processes() {
     let s = Server::hosted(|_| {}).await;
     s.create_user("alice", Some("pw-alice"), false).await;
+    // The browser first: waiting for a free one must not age the process.
+    let b = Browser::start(
+        "admin_sees_stops_and_restarts_sillytavern_processes",
+        &s.base,
+    )
+    .await;
     // Alice logs in (her SillyTavern starts at login).
     let mut alice = s.login("alice", "pw-alice").await;
     let p = s
@@ -375,11 +409,6 @@ async fn admin_sees_stops_and_restarts_sillytavern_processes() {
     let pid = p["pid"].as_u64().expect("pid") as u32;
 
     // The admin (default-user, no password) goes to Innkeeper's admin page.
-    let b = Browser::start(
-        "admin_sees_stops_and_restarts_sillytavern_processes",
-        &s.base,
-    )
-    .await;
     b.goto("/login?next=%2Finnkeeper%2F%23admin").await;
     b.wait_login_page().await;
     b.click(&card("default-user")).await;
@@ -443,7 +472,10 @@ async fn admin_sees_stops_and_restarts_sillytavern_processes() {
     );
 
     // Stop: the process is gone when the list shows it stopped.
-    let msg = b.act_ok(&app_row("alice", "app-stop")).await;
+    // Stop answers once the process has exited (SIGTERM, SIGKILL after 10 s).
+    let msg = b
+        .act_ok_within(&app_row("alice", "app-stop"), Duration::from_secs(30))
+        .await;
     assert!(msg.starts_with("alice's SillyTavern is stopped."), "{msg}");
     assert_eq!(s.process("alice")["state"], "stopped");
     wait_gone(pid, Duration::from_secs(5)).await;
@@ -470,7 +502,10 @@ async fn admin_sees_stops_and_restarts_sillytavern_processes() {
         .await;
 
     // Start it again from the list.
-    let msg = b.act_ok(&app_row("alice", "app-restart")).await;
+    // Start answers once SillyTavern answers.
+    let msg = b
+        .act_ok_within(&app_row("alice", "app-restart"), BOOT)
+        .await;
     assert_eq!(msg, "alice's SillyTavern is running.");
     let p = s.process("alice");
     assert_eq!(p["state"], "running", "{p}");

@@ -24,7 +24,6 @@ const STATE: &str = "
     return {
       path: location.pathname,
       title: document.title,
-      starting: !!document.querySelector('[data-test=\"starting\"]'),
       onboarding: !!document.querySelector('dialog.popup[open] .onboarding'),
       ready: document.readyState === 'complete' && document.title === 'SillyTavern'
         && !document.getElementById('preloader') && !open
@@ -36,8 +35,6 @@ const STATE: &str = "
 pub struct Boot {
     /// SillyTavern asked for a persona name (its first-run onboarding).
     pub onboarding: bool,
-    /// Innkeeper's "Starting SillyTavern…" page was seen on the way.
-    pub starting_page: bool,
 }
 
 /// Waits until SillyTavern's page has booted: no loader, no popup, and the
@@ -49,9 +46,6 @@ pub async fn boot(b: &Browser, persona: &str) -> Boot {
     loop {
         // While a page (re)loads, a script may fail: that counts as "not yet".
         let state = b.c.execute(STATE, vec![]).await.unwrap_or(Value::Null);
-        if state["starting"] == true {
-            seen.starting_page = true;
-        }
         if state["ready"] == true {
             return seen;
         }

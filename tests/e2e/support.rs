@@ -358,12 +358,19 @@ impl Browser {
 
     /// Waits for a status message newer than `before` and for the page to be idle.
     pub async fn status_after(&self, before: u64) -> Status {
+        self.status_after_within(before, WAIT).await
+    }
+
+    /// As [`Browser::status_after`], bounded by `within` (for actions that
+    /// wait on a process, such as starting SillyTavern).
+    pub async fn status_after_within(&self, before: u64, within: Duration) -> Status {
         let script = format!(
             "const s = document.querySelector('[data-test=\"status\"]'); \
              return !!s && Number(s.dataset.seq || 0) > {before} \
              && document.body.dataset.busy === '0';"
         );
-        self.wait_for("a new status message", &script).await;
+        self.wait_for_within("a new status message", &script, within)
+            .await;
         let st = self.status().await;
         assert!(st.seq > before, "status {st:?} is newer than {before}");
         st
@@ -378,7 +385,14 @@ impl Browser {
 
     /// Clicks `css` and expects an `ok` status; returns its text.
     pub async fn act_ok(&self, css: &str) -> String {
-        let s = self.act(css).await;
+        self.act_ok_within(css, WAIT).await
+    }
+
+    /// As [`Browser::act_ok`], waiting up to `within` for the action to end.
+    pub async fn act_ok_within(&self, css: &str, within: Duration) -> String {
+        let before = self.seq().await;
+        self.click(css).await;
+        let s = self.status_after_within(before, within).await;
         assert_eq!(s.kind, "ok", "after clicking {css}: {s:?}");
         s.text
     }
