@@ -20,6 +20,10 @@ use crate::sessions::Sessions;
 use crate::store::{self, users::UserRow, Store};
 use crate::userdata::{atomic, layout};
 
+/// Connections one client address may hold open (a browser uses six per
+/// host; a trusted proxy in front is only held to the total).
+pub const MAX_CONNECTIONS_PER_IP: usize = 256;
+
 /// Who is acting, for permission checks, the audit log and hooks.
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
@@ -82,6 +86,10 @@ pub struct App {
     /// The per-user SillyTavern processes, once `hosting::attach` ran with
     /// an app configured (never for console commands).
     pub hosting: std::sync::OnceLock<Arc<crate::hosting::supervisor::Supervisor>>,
+    /// Open connections, capped (see server.rs).
+    pub connections: Arc<crate::server::Connections>,
+    /// Set once the once-a-second housekeeping task runs.
+    pub housekeeping: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +149,8 @@ impl App {
             tls,
             account_lock: tokio::sync::Mutex::new(()),
             hosting: std::sync::OnceLock::new(),
+            connections: crate::server::Connections::new(MAX_CONNECTIONS_PER_IP),
+            housekeeping: std::sync::atomic::AtomicBool::new(false),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_timeout),
             limits: Limits {
                 login_ip: Limiter::new(5, 60_000, clock.clone()),

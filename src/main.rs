@@ -205,6 +205,7 @@ fn open(config: Config) -> Result<Arc<App>, String> {
 
 async fn serve(config: Config) -> Result<(), String> {
     let started = std::time::SystemTime::now();
+    innkeeper::server::raise_fd_limit();
     // A SillyTavern root started for the first time: take its accounts in
     // before anything checks them (the safety check needs their passwords).
     let auto_import = import::should_auto_import(&config.data_root);
