@@ -346,6 +346,29 @@ async fn the_innkeeper_button_leads_to_innkeepers_pages_and_back() {
         b.js("return location.pathname;").await,
         json!("/innkeeper/")
     );
+    // Every file of the page came from Innkeeper's own paths (its pages,
+    // its API, the account pictures), none failed.
+    let files = b
+        .js("return performance.getEntriesByType('resource') \
+             .map(e => [new URL(e.name).pathname, e.responseStatus]);")
+        .await;
+    let files = files.as_array().expect("resource list");
+    assert!(!files.is_empty());
+    for f in files {
+        let (path, status) = (f[0].as_str().unwrap_or(""), f[1].as_u64().unwrap_or(0));
+        assert!(
+            (200..400).contains(&status),
+            "{path} answered {status} on Innkeeper's page"
+        );
+        assert!(
+            path.starts_with("/innkeeper/")
+                || path.starts_with("/api/")
+                || path.starts_with("/avatars/")
+                || path == "/csrf-token"
+                || path == "/img/default-user.png",
+            "Innkeeper's page loaded {path}, which is SillyTavern's when hosted"
+        );
+    }
     assert_eq!(b.text(&t("account-handle")).await, "alice");
     assert_eq!(b.text(&t("header-name")).await, "alice name");
     assert_eq!(b.count(&t("nav-admin")).await, 0, "alice is no admin");
