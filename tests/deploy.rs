@@ -196,6 +196,21 @@ async fn sso_header_logs_in_from_trusted_proxies_only() {
     assert!(s.app.find_user("stranger").await.unwrap().is_none());
     // No header: anonymous.
     assert_eq!(me(None).await.unwrap().status(), 403);
+    // A request that fails after the SSO login (here: a POST without a
+    // CSRF token) still hands out the session it started.
+    let resp = client
+        .post(s.url("/api/settings/get"))
+        .header("Remote-User", "dora")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let cookie = common::session_cookie_in(resp.headers()).expect("the new session's cookie");
+    let me = common::Replay::new(&s.base, &cookie)
+        .get("/api/users/me")
+        .await;
+    assert_eq!(me.body["handle"], "dora", "{}", me.body);
     s.stop().await;
 
     // autoCreate makes a regular user.

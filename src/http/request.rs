@@ -123,6 +123,38 @@ impl Req {
             .map_err(|_| AppError::bad("Request body took too long"))?
     }
 
+    /// Reads and drops what is left of the body (at most `limit` bytes,
+    /// within `within`), so answering a request whose handler did not need
+    /// its body does not close the connection on unread data — which makes
+    /// the kernel reset it and can cut the answer short in the client.
+    pub async fn drain(&mut self, limit: u64, within: Duration) {
+        let Some(mut body) = self
+            .body
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return;
+        };
+        if self
+            .header("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > limit)
+        {
+            return;
+        }
+        let read = async {
+            let mut seen: u64 = 0;
+            while let Some(Ok(chunk)) = body.next().await {
+                seen += chunk.len() as u64;
+                if seen > limit {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(within, read).await;
+    }
+
     /// The body as a stream, for forwarding (empty when already read).
     pub fn take_body(&mut self) -> BodyStream {
         self.body

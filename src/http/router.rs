@@ -22,8 +22,14 @@ pub async fn handle(app: Arc<App>, req: Req) -> Response {
     }
 }
 
-async fn route(app: Arc<App>, req: Req) -> Result<Response, AppError> {
+/// Unread request bodies are drained up to this many bytes before the
+/// answer goes out (see `Req::drain`); a bigger one closes the connection.
+const DRAIN_LIMIT: u64 = 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn route(app: Arc<App>, mut req: Req) -> Result<Response, AppError> {
     if let Some(refusal) = public::gates(&app, &req) {
+        req.drain(DRAIN_LIMIT, DRAIN_TIME).await;
         return Ok(refusal);
     }
     let get = req.method == Method::GET || req.method == Method::HEAD;
@@ -38,21 +44,28 @@ async fn route(app: Arc<App>, req: Req) -> Result<Response, AppError> {
     }
     let path = req.path.clone();
     let mut ctx = Ctx::resolve(app, req).await?;
-    outside_auth::apply(&mut ctx).await?;
     if let Some(sup) = hosting.filter(|_| !crate::hosting::routes::kept(&path)) {
-        let resp = hosted::forward(&mut ctx, sup)
-            .await
-            .unwrap_or_else(AppError::into_response);
+        let resp = match outside_auth::apply(&mut ctx).await {
+            Ok(()) => hosted::forward(&mut ctx, sup).await,
+            Err(e) => Err(e),
+        };
+        ctx.req.drain(DRAIN_LIMIT, DRAIN_TIME).await;
+        let resp = resp.unwrap_or_else(AppError::into_response);
         return Ok(with_cookies(resp, ctx.cookies));
     }
-    let resp = if get {
-        get_route(&mut ctx, &path).await?
-    } else if ctx.req.method == Method::POST {
-        ctx.check_csrf()?;
-        post_route(&mut ctx, &path).await?
-    } else {
-        not_found()
+    let resp = match outside_auth::apply(&mut ctx).await {
+        Err(e) => Err(e),
+        Ok(()) if get => get_route(&mut ctx, &path).await,
+        Ok(()) if ctx.req.method == Method::POST => match ctx.check_csrf() {
+            Ok(()) => post_route(&mut ctx, &path).await,
+            Err(e) => Err(e),
+        },
+        Ok(()) => Ok(not_found()),
     };
+    // Whatever the outcome, unread body first, then the answer with any
+    // cookie a login on the way set (SSO, basic auth).
+    ctx.req.drain(DRAIN_LIMIT, DRAIN_TIME).await;
+    let resp = resp.unwrap_or_else(AppError::into_response);
     Ok(with_cookies(resp, ctx.cookies))
 }
 
