@@ -53,8 +53,13 @@ impl Actor {
 
 /// Failure counters for guessable secrets (SPEC §6).
 pub struct Limits {
-    /// 5 failed logins within 60 s from one IP.
+    /// 5 failed logins within 60 s from one IP (a success clears it, as
+    /// in SillyTavern, whose clients rely on that).
     pub login_ip: Limiter<IpAddr>,
+    /// 20 failed logins within an hour from one IP, never cleared by a
+    /// success: logging in to one's own account between guesses at others
+    /// does not reset it.
+    pub login_ip_hour: Limiter<IpAddr>,
     /// 10 failed logins within 15 minutes for one account.
     pub login_account: Limiter<String>,
     /// 5 recovery failures within 5 minutes from one IP.
@@ -154,6 +159,7 @@ impl App {
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_timeout),
             limits: Limits {
                 login_ip: Limiter::new(5, 60_000, clock.clone()),
+                login_ip_hour: Limiter::new(20, 3_600_000, clock.clone()),
                 login_account: Limiter::new(10, 15 * 60_000, clock.clone()),
                 recovery_ip: Limiter::new(5, 5 * 60_000, clock.clone()),
                 reset_account: Limiter::new(5, 15 * 60_000, clock.clone()),
@@ -199,6 +205,7 @@ impl App {
                     enabled: true,
                     avatar: None,
                     persona_avatar: None,
+                    avatar_tag: None,
                 },
             )
         })?;
@@ -407,6 +414,18 @@ impl App {
     pub fn is_whitelisted(&self, ip: IpAddr) -> bool {
         let ip = canonical_ip(ip);
         self.whitelist.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// The key an address is counted under by the rate limits: IPv6 clients
+/// by their /64 (one subscriber usually has a whole /64 to pick from).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match canonical_ip(ip) {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
     }
 }
 

@@ -33,6 +33,9 @@ pub enum AppError {
     TooMany { message: String, retry_after: u64 },
     #[error("Request body is too large (limit {limit} bytes)")]
     PayloadTooLarge { limit: u64 },
+    /// A value inside the body is over its own cap (413, with the reason).
+    #[error("{0}")]
+    TooLarge(String),
     /// Basic auth required: 401 with a `WWW-Authenticate` challenge.
     #[error("Authentication required")]
     AuthRequired,
@@ -75,7 +78,9 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::PayloadTooLarge { .. } | AppError::TooLarge(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             AppError::AuthRequired => StatusCode::UNAUTHORIZED,
             AppError::Storage(_) => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,

@@ -1,8 +1,10 @@
 //! Server-side sessions. Logged-in sessions live in memory for speed and in
-//! SQLite so they survive a restart; anonymous ones (a CSRF token before
-//! login) live in memory only, capped, so anonymous traffic cannot grow the
-//! database. Session ids are 256-bit random values; only their SHA-256 is
-//! used as a key anywhere.
+//! SQLite so they survive a restart. Anonymous ones (a CSRF token before
+//! login) are stateless: the cookie carries a random nonce and its time of
+//! issue, and the token is an HMAC of both under a key of this server
+//! process, so no amount of anonymous traffic takes memory, and a flood of
+//! `/csrf-token` cannot push out anyone's token. Session ids are 256-bit
+//! random values; only their SHA-256 is used as a key anywhere.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -15,8 +17,10 @@ use crate::store::{sessions as rows, Store, StoreError};
 
 /// Inactivity is written to the database at most this often per session.
 const TOUCH_EVERY_MS: i64 = 60_000;
-/// Anonymous sessions kept in memory at most.
-const ANON_CAP: usize = 20_000;
+/// Anonymous session cookies start with this (logged-in ids are 64 hex).
+const ANON_PREFIX: &str = "anon.";
+/// An anonymous token is good for this long after it was issued.
+const ANON_LIFETIME_MS: i64 = 24 * 3600 * 1000;
 
 /// One session as held in memory.
 #[derive(Debug)]
@@ -53,6 +57,8 @@ pub fn hash_id(id: &str) -> String {
 
 pub struct Sessions {
     map: RwLock<HashMap<String, Arc<Entry>>>,
+    /// Signs anonymous CSRF tokens; new with every start of the server.
+    anon_key: [u8; 32],
     store: Store,
     clock: Clock,
     /// Inactivity limit; None when sessions never expire by inactivity.
@@ -65,6 +71,7 @@ impl Sessions {
     pub fn new(store: Store, clock: Clock, session_timeout: i64) -> Sessions {
         Sessions {
             map: RwLock::new(HashMap::new()),
+            anon_key: rand::random(),
             store,
             clock,
             timeout_ms: (session_timeout > 0).then(|| session_timeout.saturating_mul(1000)),
@@ -78,6 +85,9 @@ impl Sessions {
 
     /// Finds a live session for a cookie value, refreshing its inactivity.
     pub async fn lookup(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        if let Some(rest) = id.strip_prefix(ANON_PREFIX) {
+            return Ok(self.anonymous(rest));
+        }
         if id.len() != 64 {
             return Ok(None);
         }
@@ -124,27 +134,44 @@ impl Sessions {
     }
 
     /// A new anonymous session: returns the cookie value and the session.
+    /// Nothing is stored.
     pub fn create_anonymous(&self) -> (String, Session) {
-        let id = new_token();
-        let id_hash = hash_id(&id);
-        let now = self.clock.now_ms();
-        let entry = Arc::new(Entry {
-            handle: None,
-            csrf: new_token(),
-            last_seen: AtomicI64::new(now),
-            written_seen: AtomicI64::new(now),
-        });
-        let mut map = self.write_map();
-        let anon = map.values().filter(|e| e.handle.is_none()).count();
-        if anon >= ANON_CAP {
-            let cutoff = now - 10 * 60_000;
-            map.retain(|_, e| e.handle.is_some() || e.last_seen.load(Ordering::Relaxed) > cutoff);
-            if map.values().filter(|e| e.handle.is_none()).count() >= ANON_CAP {
-                map.retain(|_, e| e.handle.is_some());
-            }
+        let nonce: [u8; 16] = rand::random();
+        let rest = format!("{}.{}", self.clock.now_ms(), hex::encode(nonce));
+        let id = format!("{ANON_PREFIX}{rest}");
+        let session = self
+            .anonymous(&rest)
+            .unwrap_or_else(|| unreachable!("a fresh anonymous cookie is valid"));
+        (id, session)
+    }
+
+    /// The anonymous session of a cookie `<issued ms>.<32 hex>`, while it
+    /// is young enough; its token is the HMAC of the cookie.
+    fn anonymous(&self, rest: &str) -> Option<Session> {
+        use hmac::{Hmac, KeyInit, Mac};
+        let (issued, nonce) = rest.split_once('.')?;
+        let issued: i64 = issued.parse().ok()?;
+        if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
         }
-        map.insert(id_hash.clone(), entry.clone());
-        (id, Session { id_hash, entry })
+        let now = self.clock.now_ms();
+        if issued > now + 60_000 || now - issued > ANON_LIFETIME_MS {
+            return None;
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.anon_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"innkeeper anonymous csrf\0");
+        mac.update(rest.as_bytes());
+        let csrf = hex::encode(mac.finalize().into_bytes());
+        Some(Session {
+            id_hash: hash_id(&format!("{ANON_PREFIX}{rest}")),
+            entry: Arc::new(Entry {
+                handle: None,
+                csrf,
+                last_seen: AtomicI64::new(now),
+                written_seen: AtomicI64::new(now),
+            }),
+        })
     }
 
     /// A new logged-in session for `handle`, stored before it is used.
@@ -172,15 +199,9 @@ impl Sessions {
     }
 
     pub async fn revoke(&self, id_hash: &str) -> Result<(), StoreError> {
-        let was_user = self
-            .write_map()
-            .remove(id_hash)
-            .map(|e| e.handle.is_some())
-            .unwrap_or(true);
-        if was_user {
-            let key = id_hash.to_string();
-            self.store.run(move |c| rows::delete(c, &key)).await?;
-        }
+        self.write_map().remove(id_hash);
+        let key = id_hash.to_string();
+        self.store.run(move |c| rows::delete(c, &key)).await?;
         Ok(())
     }
 
@@ -195,28 +216,46 @@ impl Sessions {
         Ok(())
     }
 
-    /// Drops cached logged-in sessions that the database no longer has
-    /// (revoked by a console command while the server runs).
+    /// Drops cached sessions that the database no longer has (revoked by a
+    /// console command while the server runs).
     pub fn retain_stored(&self, stored: &HashSet<String>) {
-        self.write_map()
-            .retain(|k, e| e.handle.is_none() || stored.contains(k));
+        self.write_map().retain(|k, _| stored.contains(k));
     }
 
     /// Removes idle sessions from memory and the database.
+    /// Ends sessions idle past the timeout, judged by the in-memory time of
+    /// last use: activity not yet written to the database (it is written at
+    /// most once a minute) is written first, so a session in use is never
+    /// swept for the database's older time.
     pub async fn sweep(&self) -> Result<(), StoreError> {
+        let Some(t) = self.timeout_ms else {
+            return Ok(());
+        };
         let now = self.clock.now_ms();
-        if let Some(t) = self.timeout_ms {
-            self.write_map()
-                .retain(|_, e| now - e.last_seen.load(Ordering::Relaxed) <= t);
-            let cutoff = now - t;
-            self.store
-                .run(move |c| rows::delete_idle(c, cutoff))
-                .await?;
-        } else {
-            let cutoff = now - 24 * 3600 * 1000;
-            self.write_map()
-                .retain(|_, e| e.handle.is_some() || e.last_seen.load(Ordering::Relaxed) > cutoff);
-        }
+        let cutoff = now - t;
+        let mut fresh = Vec::new();
+        self.write_map().retain(|k, e| {
+            let seen = e.last_seen.load(Ordering::Relaxed);
+            let written = e.written_seen.load(Ordering::Relaxed);
+            // Only sessions whose stored time is near the cutoff need it:
+            // active ones are written once a minute anyway.
+            if seen > cutoff && seen > written && written <= cutoff + 2 * TOUCH_EVERY_MS {
+                e.written_seen.store(seen, Ordering::Relaxed);
+                fresh.push((k.clone(), seen));
+            }
+            seen > cutoff
+        });
+        self.store
+            .run(move |c| {
+                let tx = c.transaction()?;
+                for (key, seen) in &fresh {
+                    rows::touch(&tx, key, *seen)?;
+                }
+                rows::delete_idle(&tx, cutoff)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 

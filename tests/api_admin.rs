@@ -565,7 +565,30 @@ async fn change_avatar_answers() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(c.fetch("/api/users/me").await.body["avatar"], PNG);
+    // The picture is a URL (SPEC §6), served with an ETag; not the data.
+    let url = c.fetch("/api/users/me").await.body["avatar"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(url.starts_with("/avatars/alice?v="), "{url}");
+    let pic = c.get(&url).await;
+    assert_eq!(pic.status(), StatusCode::OK);
+    assert_eq!(pic.headers()["content-type"], "image/png");
+    let etag = pic.headers()["etag"].to_str().unwrap().to_string();
+    let bytes = pic.bytes().await.unwrap();
+    use base64::Engine;
+    let want = base64::engine::general_purpose::STANDARD
+        .decode(PNG.split_once(',').unwrap().1)
+        .unwrap();
+    assert_eq!(&bytes[..], &want[..]);
+    let again = c
+        .http
+        .get(s.url(&url))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     let find = |v: &Value| {
         v.as_array()
             .unwrap()
@@ -574,8 +597,8 @@ async fn change_avatar_answers() {
             .unwrap()["avatar"]
             .clone()
     };
-    assert_eq!(find(&c.post("/api/users/list", json!({})).await.1), PNG);
-    assert_eq!(find(&admin.post("/api/users/get", json!({})).await.1), PNG);
+    assert_eq!(find(&c.post("/api/users/list", json!({})).await.1), url);
+    assert_eq!(find(&admin.post("/api/users/get", json!({})).await.1), url);
 
     let (status, _) = c
         .post(
@@ -604,8 +627,9 @@ async fn avatar_body_limit_is_its_own() {
     let s = Server::start_with(|c| c.limits.avatar_mb = 3).await;
     s.create_user("alice", Some("pw-alice"), false).await;
     let mut c = s.login("alice", "pw-alice").await;
-    // Bigger than the 1 MB JSON limit, within the 3 MB avatar limit.
-    let big = format!("data:image/png;base64,{}", "A".repeat(2 * 1024 * 1024 + 4));
+    // Bigger than the 1 MB JSON limit, within the 3 MB avatar limit, and
+    // a picture of exactly the 1 MiB a picture may have.
+    let big = format!("data:image/png;base64,{}", "A".repeat(1024 * 1024 / 3 * 4));
     let (status, b) = c
         .post(
             "/api/users/change-avatar",
@@ -615,7 +639,7 @@ async fn avatar_body_limit_is_its_own() {
     assert_eq!(status, StatusCode::NO_CONTENT, "{b}");
     assert_eq!(
         s.app.find_user("alice").await.unwrap().unwrap().avatar,
-        Some(big)
+        Some(big.clone())
     );
     let huge = format!("data:image/png;base64,{}", "A".repeat(3 * 1024 * 1024 + 4));
     let a = c
@@ -627,6 +651,36 @@ async fn avatar_body_limit_is_its_own() {
         .await;
     assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(!a.error().is_empty(), "{}", a.body);
+    // Within the body limit but over 1 MiB of picture: refused, said why.
+    let over = format!(
+        "data:image/png;base64,{}",
+        "A".repeat(1024 * 1024 / 3 * 4 + 8)
+    );
+    let a = c
+        .send(
+            "/api/users/change-avatar",
+            json!({ "handle": "alice", "avatar": over }),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(a.error().contains("1024 KiB"), "{}", a.body);
+    // Six big pictures do not make the public list big.
+    for i in 0..6 {
+        let h = format!("user{i}");
+        s.create_user(&h, Some("pw"), false).await;
+        let mut u = s.login(&h, "pw").await;
+        let (status, _) = u
+            .post(
+                "/api/users/change-avatar",
+                json!({ "handle": h, "avatar": big }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    let resp = c.post_raw("/api/users/list", json!({})).await;
+    let size = resp.bytes().await.unwrap().len();
+    assert!(size < 4096, "the public list is {size} bytes");
     s.stop().await;
 }
 

@@ -32,10 +32,15 @@ impl App {
         handle: &str,
         password: Option<&str>,
     ) -> Result<UserRow, AppError> {
-        let ip = actor.ip;
+        let ip = actor.ip.map(crate::app::limit_key);
         let account = handle.to_string();
         let limited = ip
-            .map_or(Ok(()), |ip| self.limits.login_ip.check(&ip))
+            .map_or(Ok(()), |ip| {
+                self.limits
+                    .login_ip
+                    .check(&ip)
+                    .and_then(|_| self.limits.login_ip_hour.check(&ip))
+            })
             .and_then(|_| self.limits.login_account.check(&account));
         if let Err(wait) = limited {
             self.login_failed_event(actor, handle, "rate_limited").await;
@@ -53,6 +58,10 @@ impl App {
         let gate = || -> Result<(), AppError> {
             if let Some(ip) = ip {
                 self.limits.login_ip.check(&ip).map_err(login_limited)?;
+                self.limits
+                    .login_ip_hour
+                    .check(&ip)
+                    .map_err(login_limited)?;
             }
             self.limits
                 .login_account
@@ -143,10 +152,15 @@ impl App {
     }
 
     fn count_login_failure(&self, actor: &Actor, handle: &str) {
-        if let Some(ip) = actor.ip {
+        if let Some(ip) = actor.ip.map(crate::app::limit_key) {
             self.limits.login_ip.fail(&ip);
+            self.limits.login_ip_hour.fail(&ip);
         }
-        self.limits.login_account.fail(&handle.to_string());
+        // Per account only for what can be a handle: any other string
+        // (up to a whole request body) would only fill memory.
+        if crate::accounts::handle::is_valid(handle) {
+            self.limits.login_account.fail(&handle.to_string());
+        }
     }
 
     /// A failed login whose failure is already counted.
@@ -169,7 +183,7 @@ impl App {
     }
 
     fn recovery_ip_check(&self, actor: &Actor) -> Result<(), AppError> {
-        match actor.ip {
+        match actor.ip.map(crate::app::limit_key) {
             Some(ip) => self
                 .limits
                 .recovery_ip
@@ -183,7 +197,7 @@ impl App {
     }
 
     fn recovery_ip_fail(&self, actor: &Actor) {
-        if let Some(ip) = actor.ip {
+        if let Some(ip) = actor.ip.map(crate::app::limit_key) {
             self.limits.recovery_ip.fail(&ip);
         }
     }
@@ -280,9 +294,11 @@ impl App {
         }
         self.store_password(&user.handle, new_password).await?;
         self.sessions.revoke_user(&user.handle, None).await?;
-        if let Some(ip) = actor.ip {
+        if let Some(ip) = actor.ip.map(crate::app::limit_key) {
             self.limits.recovery_ip.clear(&ip);
         }
+        // The login that follows must work (SPEC §6).
+        self.limits.login_account.clear(&user.handle);
         self.audit(actor, "recovery.success", Some(&user.handle), None)
             .await;
         self.hook_after(

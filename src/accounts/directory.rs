@@ -123,6 +123,7 @@ mod tests {
             enabled: true,
             avatar: None,
             persona_avatar: None,
+            avatar_tag: None,
         }
     }
 

@@ -109,6 +109,7 @@ impl App {
             enabled: true,
             avatar: None,
             persona_avatar: None,
+            avatar_tag: None,
         };
         let lifecycle = self.account_lock.lock().await;
         let inserted = {
@@ -354,6 +355,10 @@ impl App {
         let own = actor.handle.as_deref() == Some(target);
         let keep = if own { actor.session.as_deref() } else { None };
         self.sessions.revoke_user(target, keep).await?;
+        if !own {
+            // An admin's reset ends the lockout too (SPEC §6).
+            self.limits.login_account.clear(&target.to_string());
+        }
         let removed = new.is_empty();
         self.audit(
             actor,

@@ -52,8 +52,9 @@ fn decode(raw: &str) -> Result<String, AppError> {
         .map_err(|_| AppError::bad("Invalid path"))
 }
 
-/// `/avatars/<handle>`: the persona picture recorded for that user (public,
-/// like the user list that shows it).
+/// `/avatars/<handle>`: the picture of that user — the custom one from the
+/// database (with its tag as ETag), else the persona picture recorded for
+/// them — public, like the user list that shows it.
 async fn persona_picture(ctx: &Ctx, handle: &str) -> Result<Response, AppError> {
     // In discreet mode the login screen shows nobody, so pictures are for
     // logged-in users only: a 404 versus a picture would tell who exists.
@@ -63,10 +64,17 @@ async fn persona_picture(ctx: &Ctx, handle: &str) -> Result<Response, AppError> 
     let handle = handle.split('?').next().unwrap_or("");
     let user = ctx
         .app
-        .find_user(handle)
+        .find_user_shared(handle)
         .await?
         .filter(|u| u.enabled)
         .ok_or_else(|| AppError::NotFound("File not found".into()))?;
+    if let (Some(data_url), Some(tag)) = (&user.avatar, &user.avatar_tag) {
+        return Ok(custom_picture(
+            data_url,
+            tag,
+            ctx.req.header("if-none-match"),
+        ));
+    }
     let file = user
         .persona_avatar
         .as_deref()
@@ -76,6 +84,49 @@ async fn persona_picture(ctx: &Ctx, handle: &str) -> Result<Response, AppError> 
         })
         .ok_or_else(|| AppError::NotFound("File not found".into()))?;
     send_file(&file).await
+}
+
+/// A custom avatar (a `data:image/…;base64,` URL) as the picture itself.
+fn custom_picture(data_url: &str, tag: &str, if_none_match: Option<&str>) -> Response {
+    use base64::Engine;
+    let etag = format!("\"{tag}\"");
+    let mut resp = if if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        reply::status(StatusCode::NOT_MODIFIED)
+    } else {
+        let (meta, data) = data_url.split_once(',').unwrap_or(("", ""));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap_or_default();
+        let declared = meta
+            .strip_prefix("data:")
+            .and_then(|m| m.split(';').next())
+            .unwrap_or("");
+        // Only raster types are sent as what they say; anything else (an
+        // SVG can carry scripts) goes as plain bytes.
+        let kind = match declared {
+            "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "image/avif"
+            | "image/bmp" => declared,
+            _ => "application/octet-stream",
+        };
+        let mut r = Response::new(bytes::Bytes::from(bytes).into());
+        if let Ok(v) = HeaderValue::from_str(kind) {
+            r.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        r
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    resp
 }
 
 /// Streams a file with a type from its extension.

@@ -15,10 +15,11 @@ use crate::store::users::UserRow;
 use crate::userdata::{backup, snapshots, usage};
 
 /// The picture shown for a user: the custom avatar, else the persona
-/// picture, else our default.
+/// picture, else our default. Always a URL (SPEC §6), never the picture
+/// itself, so the public account list stays small.
 pub fn avatar_url(u: &UserRow) -> String {
-    if let Some(a) = &u.avatar {
-        return a.clone();
+    if let Some(tag) = &u.avatar_tag {
+        return format!("/avatars/{}?v={tag}", u.handle);
     }
     match &u.persona_avatar {
         Some(file) => format!(
@@ -91,9 +92,22 @@ pub async fn change_avatar(ctx: &mut Ctx) -> Result<Response, AppError> {
         Some(serde_json::Value::String(s)) if is_image_data_url(s) => Some(s.clone()),
         _ => return Err(AppError::bad("Invalid data URL")),
     };
+    if let Some(a) = &avatar {
+        // base64 carries 3 bytes in 4 characters.
+        let payload = a.split_once(',').map_or(0, |(_, d)| d.len()) as u64 / 4 * 3;
+        if payload > MAX_AVATAR_BYTES {
+            return Err(AppError::TooLarge(format!(
+                "The picture is too large: at most {} KiB after cropping",
+                MAX_AVATAR_BYTES / 1024
+            )));
+        }
+    }
     ctx.app.change_avatar(&ctx.actor(), &handle, avatar).await?;
     Ok(reply::no_content())
 }
+
+/// A custom picture is at most this big (decoded), after the client's crop.
+pub const MAX_AVATAR_BYTES: u64 = 1024 * 1024;
 
 /// `data:image/<type>;base64,<data>` with a plain type and base64 payload.
 fn is_image_data_url(s: &str) -> bool {

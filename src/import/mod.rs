@@ -360,6 +360,7 @@ fn row_of(u: &LegacyUser, avatar: Option<&String>) -> UserRow {
         enabled: u.enabled,
         avatar: avatar.cloned(),
         persona_avatar: None,
+        avatar_tag: None,
     }
 }
 
@@ -382,6 +383,7 @@ fn decide(new: &UserRow, existing: Option<&UserRow>, overwrite: bool) -> Action 
     };
     let same = UserRow {
         persona_avatar: old.persona_avatar.clone(),
+        avatar_tag: None,
         ..new.clone()
     };
     if &same == old {
@@ -800,6 +802,7 @@ mod tests {
             enabled: true,
             avatar: None,
             persona_avatar: None,
+            avatar_tag: None,
         }
     }
 

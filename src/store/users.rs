@@ -19,13 +19,24 @@ pub struct UserRow {
     pub avatar: Option<String>,
     /// Persona picture file name (in `User Avatars/`) taken from settings.json.
     pub persona_avatar: Option<String>,
+    /// A short hash of `avatar`, made when the row is read: its ETag and
+    /// the version in its URL. Not stored.
+    pub avatar_tag: Option<String>,
+}
+
+/// The tag of a custom avatar (see [`UserRow::avatar_tag`]).
+pub fn avatar_tag(avatar: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(avatar.as_bytes())[..8])
 }
 
 const COLUMNS: &str =
     "handle, name, created, password, legacy_salt, admin, enabled, avatar, persona_avatar";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
+    let avatar: Option<String> = r.get(7)?;
     Ok(UserRow {
+        avatar_tag: avatar.as_deref().map(avatar_tag),
         handle: r.get(0)?,
         name: r.get(1)?,
         created: r.get(2)?,
@@ -33,7 +44,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         legacy_salt: r.get(4)?,
         admin: r.get(5)?,
         enabled: r.get(6)?,
-        avatar: r.get(7)?,
+        avatar,
         persona_avatar: r.get(8)?,
     })
 }
