@@ -210,3 +210,43 @@ async fn accounts_off_hides_login_and_explains() {
     b.close().await;
     s.stop().await;
 }
+
+/// `?next=` cannot send a logged-in user to another site (issue 13, point
+/// 5): the browser drops tabs and reads backslashes as slashes, so each of
+/// these names another origin once resolved; only same-origin paths count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_parameter_never_leaves_the_site() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let b = Browser::start("the_next_parameter_never_leaves_the_site", &s.base).await;
+    for (next, lands) in [
+        ("%2F%09%2Fevil.example", "/"),
+        ("%2F%2Fevil.example", "/"),
+        ("%2F%5Cevil.example", "/"),
+        ("%2F%0A%2Fevil.example%2Fx", "/"),
+        ("https%3A%2F%2Fevil.example%2F", "/"),
+        ("%2Finnkeeper%2F%23account", "/innkeeper/"),
+    ] {
+        b.goto(&format!("/login?next={next}")).await;
+        b.wait_login_page().await;
+        b.click(&format!("{}[data-handle=\"alice\"]", t("login-user-card")))
+            .await;
+        b.wait_attr(&t("login-chosen"), "data-handle", "alice")
+            .await;
+        b.fill(&t("login-password"), "pw-alice").await;
+        b.click(&t("login-submit")).await;
+        b.wait_for(
+            "the page after the login",
+            "return location.pathname !== '/login' && document.readyState === 'complete';",
+        )
+        .await;
+        let here = b.js("return [location.origin, location.pathname];").await;
+        assert_eq!(here[0], json!(s.base), "next={next}");
+        assert_eq!(here[1], json!(lands), "next={next}");
+        // Log out for the next round.
+        b.js("return fetch('/csrf-token').then(r => r.json()).then(t => fetch('/api/users/logout', { method: 'POST', headers: { 'X-CSRF-Token': t.token } })).then(r => r.status);")
+            .await;
+    }
+    b.close().await;
+    s.stop().await;
+}

@@ -25,9 +25,18 @@ const state = {
 /** Where to go after logging in: a same-site path from ?next=, else the app. */
 function nextUrl() {
   const next = new URLSearchParams(location.search).get('next') ?? '';
-  const safe = next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\')
-    && !next.startsWith('/login');
-  return safe ? next : '/';
+  if (!next.startsWith('/')) return '/';
+  // Resolved the way the browser will resolve it: tabs and newlines are
+  // dropped and backslashes count as slashes, so `/\t/evil.example` is
+  // `//evil.example` — another site. Only this origin is followed.
+  let url;
+  try {
+    url = new URL(next, location.origin);
+  } catch {
+    return '/';
+  }
+  if (url.origin !== location.origin || url.pathname.startsWith('/login')) return '/';
+  return url.pathname + url.search + url.hash;
 }
 
 /** Turns typed text into what a handle looks like (handles are lowercase). */
