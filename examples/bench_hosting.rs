@@ -953,26 +953,41 @@ async fn run() -> Res {
             reference: "—".into(),
             result: "figure".into(),
         });
-        let cold_over: Vec<f64> = cold.iter().zip(&cold_start).map(|(c, s)| c - s).collect();
+        // What a stopped process costs the user: cold − warm of the same run,
+        // against that start's own time (spawn → first answer).
+        let penalty: Vec<f64> = cold.iter().zip(&warm).map(|(c, w)| c - w).collect();
+        let beyond: Vec<f64> = penalty
+            .iter()
+            .zip(&cold_start)
+            .map(|(p, s)| p - s)
+            .collect();
         rows.push(Row {
             figure: "Login → character list in Chromium, cold (process stopped): ms".into(),
             median: format!("{:.0}", median(&cold)),
             runs: list(&cold, 0),
-            target: "≤ process start + 1000".into(),
+            target: "—".into(),
             reference: format!(
                 "the process's own start: {:.0} ms ({})",
                 median(&cold_start),
                 list(&cold_start, 0)
             ),
-            result: pass(median(&cold_over) <= 1000.0),
+            result: "figure".into(),
         });
         rows.push(Row {
-            figure: "Cold − the process's own start, per run: ms".into(),
-            median: format!("{:.0}", median(&cold_over)),
-            runs: list(&cold_over, 0),
+            figure: "Cold − warm (what a stopped process costs), per run: ms".into(),
+            median: format!("{:.0}", median(&penalty)),
+            runs: list(&penalty, 0),
+            target: "—".into(),
+            reference: "—".into(),
+            result: "figure".into(),
+        });
+        rows.push(Row {
+            figure: "Cold − warm beyond the process's own start, per run: ms".into(),
+            median: format!("{:.0}", median(&beyond)),
+            runs: list(&beyond, 0),
             target: "≤ 1000".into(),
             reference: "—".into(),
-            result: pass(median(&cold_over) <= 1000.0),
+            result: pass(median(&beyond) <= 1000.0),
         });
     }
 
@@ -1110,8 +1125,10 @@ fn report(a: &Args, rows: &[Row]) -> String {
          fetch, opens `/` and waits for SillyTavern's character list \
          (`#rm_print_characters_block .character_select`); the reference is SillyTavern itself in \
          its own multi-user mode with the same account and settings; cold = the user's process \
-         stopped before the login, compared with that process's own start time (spawn → first \
-         answer, from Innkeeper's log). First starts: SillyTavern started directly on a new \
+         stopped before the login. What a stopped process costs (cold − warm of the same run) is \
+         held against that start's own time (spawn → first answer, from Innkeeper's log): the \
+         target is that the cold login costs at most 1 s more than the process's start itself. \
+         First starts: SillyTavern started directly on a new \
          user's empty folder, with and without the marker Innkeeper puts in `thumbnails/bg/`.\n",
     );
     s

@@ -567,7 +567,7 @@ async fn a_page_load_while_it_starts_gets_the_starting_page_and_api_calls_wait()
     // so the start is slow enough to be seen.
     let scripts = tempfile::tempdir().unwrap();
     let slow = scripts.path().join("slow-node");
-    std::fs::write(&slow, "#!/bin/sh\nsleep 4\nexec node \"$@\"\n").unwrap();
+    std::fs::write(&slow, "#!/bin/sh\nsleep 5\nexec node \"$@\"\n").unwrap();
     std::fs::set_permissions(&slow, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let node = slow.to_string_lossy().into_owned();
     let s = Server::hosted(move |c| c.app.node = node).await;

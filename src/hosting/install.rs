@@ -324,6 +324,46 @@ mod tests {
     }
 
     #[test]
+    fn the_original_config_is_kept_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let original = "# mine\nport: 8000\nenableUserAccounts: false\n";
+        std::fs::write(dir.path().join("config.yaml"), original).unwrap();
+        let secret = prepare_config(dir.path()).unwrap();
+        let kept = dir.path().join(format!("config.yaml{ORIGINAL_SUFFIX}"));
+        assert_eq!(std::fs::read_to_string(&kept).unwrap(), original);
+        let now = std::fs::read_to_string(dir.path().join("config.yaml")).unwrap();
+        assert!(
+            now.starts_with("# mine\nport: 8000\nenableUserAccounts: true\n"),
+            "{now}"
+        );
+        // Again: nothing changes, the same secret comes back.
+        assert_eq!(prepare_config(dir.path()).unwrap(), secret);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("config.yaml")).unwrap(),
+            now
+        );
+        // A later change by the admin is made again, but the first
+        // original stays what it was.
+        std::fs::write(
+            dir.path().join("config.yaml"),
+            "enableUserAccounts: false\n",
+        )
+        .unwrap();
+        prepare_config(dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&kept).unwrap(), original);
+        // No config.yaml yet: made from default/config.yaml.
+        let fresh = tempfile::tempdir().unwrap();
+        std::fs::create_dir(fresh.path().join("default")).unwrap();
+        std::fs::write(fresh.path().join("default/config.yaml"), "port: 8000\n").unwrap();
+        prepare_config(fresh.path()).unwrap();
+        let made = std::fs::read_to_string(fresh.path().join("config.yaml")).unwrap();
+        assert!(
+            made.starts_with("port: 8000\nenableUserAccounts: true\ncookieSecret: '"),
+            "{made}"
+        );
+    }
+
+    #[test]
     fn checks_the_folder_step_by_step() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = |d: &Path| AppConfig {

@@ -17,7 +17,7 @@ use crate::http::{assets, reply};
 
 /// How long a page load waits for a starting process before it gets the
 /// "Starting SillyTavern…" page (which reloads itself every second).
-const NAVIGATION_PATIENCE: std::time::Duration = std::time::Duration::from_millis(1500);
+const NAVIGATION_PATIENCE: std::time::Duration = std::time::Duration::from_millis(2500);
 
 /// Added to the app's index page: a way to Innkeeper's own account and
 /// admin pages from inside SillyTavern.

@@ -304,7 +304,7 @@ fn slow_node(dir: &Path, delay_s: u32) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_innkeeper_button_leads_to_innkeepers_pages_and_back() {
     let bin = tempfile::tempdir().expect("temp dir");
-    let node = slow_node(bin.path(), 3);
+    let node = slow_node(bin.path(), 5);
     let s = Server::hosted(|c| c.app.node = node).await;
     s.create_user("alice", Some("pw-alice"), false).await;
     let b = Browser::start(
