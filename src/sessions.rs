@@ -17,6 +17,8 @@ use crate::store::{sessions as rows, Store, StoreError};
 
 /// Inactivity is written to the database at most this often per session.
 const TOUCH_EVERY_MS: i64 = 60_000;
+/// Logged-in sessions one account may hold; a new one ends the oldest.
+pub const MAX_SESSIONS_PER_USER: usize = 50;
 /// Anonymous session cookies start with this (logged-in ids are 64 hex).
 const ANON_PREFIX: &str = "anon.";
 /// An anonymous token is good for this long after it was issued.
@@ -57,6 +59,9 @@ pub fn hash_id(id: &str) -> String {
 
 pub struct Sessions {
     map: RwLock<HashMap<String, Arc<Entry>>>,
+    /// Bumped by every revocation, so a lookup that read the database
+    /// before a revocation does not bring the session back into memory.
+    revocations: std::sync::atomic::AtomicU64,
     /// Signs anonymous CSRF tokens; new with every start of the server.
     anon_key: [u8; 32],
     store: Store,
@@ -71,6 +76,7 @@ impl Sessions {
     pub fn new(store: Store, clock: Clock, session_timeout: i64) -> Sessions {
         Sessions {
             map: RwLock::new(HashMap::new()),
+            revocations: std::sync::atomic::AtomicU64::new(0),
             anon_key: rand::random(),
             store,
             clock,
@@ -96,22 +102,10 @@ impl Sessions {
         let cached = self.read_map().get(&id_hash).cloned();
         let entry = match cached {
             Some(e) => e,
-            None => {
-                let key = id_hash.clone();
-                let Some(row) = self.store.run(move |c| rows::get(c, &key)).await? else {
-                    return Ok(None);
-                };
-                let entry = Arc::new(Entry {
-                    handle: Some(row.handle),
-                    csrf: row.csrf,
-                    last_seen: AtomicI64::new(row.last_seen),
-                    written_seen: AtomicI64::new(row.last_seen),
-                });
-                self.write_map()
-                    .entry(id_hash.clone())
-                    .or_insert(entry)
-                    .clone()
-            }
+            None => match self.load(&id_hash).await? {
+                Some(e) => e,
+                None => return Ok(None),
+            },
         };
         if self.expired(entry.last_seen.load(Ordering::Relaxed), now) {
             self.revoke(&id_hash).await?;
@@ -131,6 +125,33 @@ impl Sessions {
             });
         }
         Ok(Some(Session { id_hash, entry }))
+    }
+
+    /// Reads a session the memory does not hold from the database. A
+    /// revocation while it is read may have ended it: then it is read
+    /// again, so a revoked session never comes back into memory.
+    async fn load(&self, id_hash: &str) -> Result<Option<Arc<Entry>>, StoreError> {
+        for _ in 0..3 {
+            let before = self.revocations.load(Ordering::Acquire);
+            let key = id_hash.to_string();
+            let Some(row) = self.store.run(move |c| rows::get(c, &key)).await? else {
+                return Ok(None);
+            };
+            let mut map = self.write_map();
+            if self.revocations.load(Ordering::Acquire) != before {
+                continue;
+            }
+            let entry = Arc::new(Entry {
+                handle: Some(row.handle),
+                csrf: row.csrf,
+                last_seen: AtomicI64::new(row.last_seen),
+                written_seen: AtomicI64::new(row.last_seen),
+            });
+            return Ok(Some(
+                map.entry(id_hash.to_string()).or_insert(entry).clone(),
+            ));
+        }
+        Ok(None)
     }
 
     /// A new anonymous session: returns the cookie value and the session.
@@ -174,8 +195,14 @@ impl Sessions {
         })
     }
 
-    /// A new logged-in session for `handle`, stored before it is used.
-    pub async fn login(&self, handle: &str) -> Result<(String, Session), StoreError> {
+    /// A new logged-in session for `handle`, stored before it is used —
+    /// only while the account still exists, is enabled and matches
+    /// `proof`; None otherwise (see [`rows::insert_checked`]).
+    pub async fn login(
+        &self,
+        handle: &str,
+        proof: rows::Proof,
+    ) -> Result<Option<(String, Session)>, StoreError> {
         let id = new_token();
         let id_hash = hash_id(&id);
         let now = self.clock.now_ms();
@@ -193,13 +220,27 @@ impl Sessions {
             last_seen: AtomicI64::new(now),
             written_seen: AtomicI64::new(now),
         });
-        self.store.run(move |c| rows::insert(c, &row)).await?;
-        self.write_map().insert(id_hash.clone(), entry.clone());
-        Ok((id, Session { id_hash, entry }))
+        let (stored, ended) = self
+            .store
+            .run(move |c| rows::insert_checked(c, &row, &proof, MAX_SESSIONS_PER_USER))
+            .await?;
+        if !stored {
+            return Ok(None);
+        }
+        let mut map = self.write_map();
+        for old in &ended {
+            map.remove(old);
+        }
+        map.insert(id_hash.clone(), entry.clone());
+        Ok(Some((id, Session { id_hash, entry })))
     }
 
     pub async fn revoke(&self, id_hash: &str) -> Result<(), StoreError> {
-        self.write_map().remove(id_hash);
+        {
+            let mut map = self.write_map();
+            self.revocations.fetch_add(1, Ordering::AcqRel);
+            map.remove(id_hash);
+        }
         let key = id_hash.to_string();
         self.store.run(move |c| rows::delete(c, &key)).await?;
         Ok(())
@@ -207,8 +248,11 @@ impl Sessions {
 
     /// Ends every session of `handle` except `keep`.
     pub async fn revoke_user(&self, handle: &str, keep: Option<&str>) -> Result<(), StoreError> {
-        self.write_map()
-            .retain(|k, e| e.handle.as_deref() != Some(handle) || Some(k.as_str()) == keep);
+        {
+            let mut map = self.write_map();
+            self.revocations.fetch_add(1, Ordering::AcqRel);
+            map.retain(|k, e| e.handle.as_deref() != Some(handle) || Some(k.as_str()) == keep);
+        }
         let (h, k) = (handle.to_string(), keep.map(str::to_string));
         self.store
             .run(move |c| rows::delete_for_user(c, &h, k.as_deref()))
@@ -219,7 +263,9 @@ impl Sessions {
     /// Drops cached sessions that the database no longer has (revoked by a
     /// console command while the server runs).
     pub fn retain_stored(&self, stored: &HashSet<String>) {
-        self.write_map().retain(|k, _| stored.contains(k));
+        let mut map = self.write_map();
+        self.revocations.fetch_add(1, Ordering::AcqRel);
+        map.retain(|k, _| stored.contains(k));
     }
 
     /// Removes idle sessions from memory and the database.

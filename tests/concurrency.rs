@@ -80,7 +80,10 @@ fn possible_finals(ops: &[Op], kinds: &[&str], target: &str, initial: u64) -> Ve
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conflicting_admin_actions_end_in_a_serial_state() {
-    let s = Server::start().await;
+    // Each client logs in from its own address, as real ones would: from
+    // one address, the failed logins of all of them together would reach
+    // the hourly per-address limit (SPEC §6).
+    let s = Server::start_with(common::forwarding).await;
     s.create_user("boss", Some("boss-pw"), true).await;
     for h in FLAGGED {
         s.create_user(h, Some("pw"), false).await;
@@ -97,13 +100,16 @@ async fn conflicting_admin_actions_end_in_a_serial_state() {
         tasks.push(tokio::spawn(async move {
             let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ ((i as u64 + 1) * 0x1234_5678);
             let mut c = Client::new(&base);
+            let address = format!("10.1.{i}.1");
             if i < ADMINS {
-                let (_, _, status, body) = timed(
-                    &mut c,
-                    "/api/users/login",
-                    json!({"handle": "boss", "password": "boss-pw"}),
-                )
-                .await;
+                let a = c
+                    .send(
+                        "/api/users/login",
+                        json!({"handle": "boss", "password": "boss-pw"}),
+                        &[("X-Forwarded-For", &address)],
+                    )
+                    .await;
+                let (status, body) = (a.status.as_u16(), a.body);
                 assert_eq!(status, 200, "{body}");
                 barrier.wait().await;
                 for n in 0..OPS_PER_CLIENT {
@@ -185,7 +191,7 @@ async fn conflicting_admin_actions_end_in_a_serial_state() {
                         fresh.send(
                             "/api/users/login",
                             json!({"handle": h, "password": pw}),
-                            &[],
+                            &[("X-Forwarded-For", &address)],
                         ),
                     )
                     .await

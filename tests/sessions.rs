@@ -74,3 +74,136 @@ async fn the_idle_sweep_goes_by_the_last_use_in_memory() {
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
     s.stop().await;
 }
+
+/// Slow hashes, so a login is still hashing when the account changes.
+fn slow_hashes(c: &mut innkeeper::config::Config) {
+    c.password_hash.log_n = 15;
+    c.password_hash.r = 8;
+    c.password_hash.p = 1;
+}
+
+#[tokio::test]
+async fn a_login_hashing_while_the_password_changes_gets_no_working_session() {
+    let s = Server::start_with(slow_hashes).await;
+    let mut admin = s.login("default-user", "").await;
+    for round in 0..3 {
+        let handle = format!("racer{round}");
+        s.create_user(&handle, Some("old"), false).await;
+        let mut c = s.client();
+        c.refresh_token().await;
+        let h = handle.clone();
+        let login = tokio::spawn(async move {
+            let a = c
+                .send(
+                    "/api/users/login",
+                    json!({ "handle": h, "password": "old" }),
+                    &[],
+                )
+                .await;
+            (a, c)
+        });
+        // The login is hashing now; the admin removes the password (no
+        // hashing, so it lands meanwhile), which ends every session.
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        let (status, body) = admin
+            .post(
+                "/api/users/change-password",
+                json!({ "handle": handle, "newPassword": "" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let (answer, c) = login.await.unwrap();
+        assert_ne!(answer.status.as_u16(), 500, "{}", answer.body);
+        if answer.status == StatusCode::OK {
+            // It finished before the change: the change ended it.
+            assert_eq!(
+                c.fetch("/api/users/me").await.status,
+                StatusCode::FORBIDDEN,
+                "round {round}"
+            );
+        } else {
+            assert_eq!(
+                answer.status,
+                StatusCode::FORBIDDEN,
+                "round {round}: {}",
+                answer.body
+            );
+        }
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_login_racing_a_delete_is_refused_not_a_server_error() {
+    let s = Server::start_with(slow_hashes).await;
+    let mut admin = s.login("default-user", "").await;
+    for round in 0..3 {
+        let handle = format!("gone{round}");
+        s.create_user(&handle, Some("pw"), false).await;
+        let mut c = s.client();
+        c.refresh_token().await;
+        let h = handle.clone();
+        let login = tokio::spawn(async move {
+            c.send(
+                "/api/users/login",
+                json!({ "handle": h, "password": "pw" }),
+                &[],
+            )
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        let (status, _) = admin
+            .post(
+                "/api/users/delete",
+                json!({ "handle": handle, "purge": true }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let answer = login.await.unwrap();
+        assert!(
+            answer.status.is_client_error() || answer.status == StatusCode::OK,
+            "round {round}: {} {}",
+            answer.status,
+            answer.body
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_account_keeps_at_most_fifty_sessions_the_oldest_end_first() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw"), false).await;
+    let mut cookies = Vec::new();
+    for i in 0..55 {
+        s.app.clock.advance(1); // distinct creation times
+        let (_, cookie) = s.login_with_cookie("alice", "pw").await;
+        cookies.push(cookie);
+        let _ = i;
+    }
+    let count: i64 = s
+        .app
+        .store
+        .run(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM sessions WHERE handle = 'alice'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(count, innkeeper::sessions::MAX_SESSIONS_PER_USER as i64);
+    for (i, cookie) in cookies.iter().enumerate() {
+        let me = common::Replay::new(&s.base, cookie)
+            .get("/api/users/me")
+            .await;
+        let want = if i < 5 {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(me.status, want, "session {i}");
+    }
+    s.stop().await;
+}

@@ -12,7 +12,7 @@ use crate::error::{
 };
 use crate::fields;
 use crate::hooks::EventKind;
-use crate::store::{self, guards::Guard, users::UserRow};
+use crate::store::{self, guards::Guard, sessions::Proof, users::UserRow};
 use crate::userdata::layout;
 
 /// Wrong recovery codes a handle may get per day, and in total until its
@@ -24,14 +24,15 @@ pub const RECOVERY_CLOSED: &str =
     "Password recovery is closed for this account after too many wrong codes: contact your admin.";
 
 impl App {
-    /// Checks a login. On success returns the user (the caller opens the
-    /// session); failures count against the IP and the account.
+    /// Checks a login. On success returns the user and what the session
+    /// must find unchanged when it is stored (the caller opens it);
+    /// failures count against the IP and the account.
     pub async fn login(
         &self,
         actor: &Actor,
         handle: &str,
         password: Option<&str>,
-    ) -> Result<UserRow, AppError> {
+    ) -> Result<(UserRow, Proof), AppError> {
         let ip = actor.ip.map(crate::app::limit_key);
         let account = handle.to_string();
         let limited = ip
@@ -87,6 +88,7 @@ impl App {
             self.login_failed_event(actor, handle, "disabled").await;
             return Err(AppError::forbidden(USER_DISABLED));
         }
+        let mut proof = Proof::Password(user.password.clone());
         if let Some(stored_text) = user.password.as_deref() {
             let stored = Stored::from_columns(stored_text, user.legacy_salt.as_deref());
             let ok = match password {
@@ -107,7 +109,9 @@ impl App {
             }
             if self.hasher.needs_rehash(stored) {
                 if let Some(p) = password {
-                    self.upgrade_hash(&user.handle, stored_text, p).await;
+                    if let Some(new) = self.upgrade_hash(&user.handle, stored_text, p).await {
+                        proof = Proof::Password(Some(new));
+                    }
                 }
             }
         }
@@ -126,23 +130,33 @@ impl App {
             fields! { "handle" => user.handle, "ip" => actor.ip_text() },
         )
         .await;
-        Ok(user)
+        Ok((user, proof))
     }
 
-    async fn upgrade_hash(&self, handle: &str, old: &str, password: &str) {
+    /// Re-hashes a password with today's parameters; returns the new
+    /// stored hash when it replaced `old`.
+    async fn upgrade_hash(&self, handle: &str, old: &str, password: &str) -> Option<String> {
         match self.hasher.hash(password).await {
             Ok(new_hash) => {
-                let (h, o) = (handle.to_string(), old.to_string());
-                if let Err(e) = self
+                let (h, o, n) = (handle.to_string(), old.to_string(), new_hash.clone());
+                match self
                     .write_user(&h.clone(), move |c| {
-                        store::users::upgrade_password(c, &h, &o, &new_hash)
+                        store::users::upgrade_password(c, &h, &o, &n)
                     })
                     .await
                 {
-                    tracing::warn!("could not upgrade the password hash of {handle}: {e}");
+                    Ok(true) => Some(new_hash),
+                    Ok(false) => None,
+                    Err(e) => {
+                        tracing::warn!("could not upgrade the password hash of {handle}: {e}");
+                        None
+                    }
                 }
             }
-            Err(e) => tracing::warn!("could not upgrade the password hash of {handle}: {e}"),
+            Err(e) => {
+                tracing::warn!("could not upgrade the password hash of {handle}: {e}");
+                None
+            }
         }
     }
 

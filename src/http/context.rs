@@ -7,9 +7,10 @@ use subtle::ConstantTimeEq;
 
 use crate::accounts::handle::DEFAULT_USER;
 use crate::app::{Actor, App};
-use crate::error::{AppError, UNAUTHORIZED};
+use crate::error::{AppError, INCORRECT_CREDENTIALS, UNAUTHORIZED};
 use crate::http::request::Req;
 use crate::sessions::Session;
+pub use crate::store::sessions::Proof;
 use crate::store::users::UserRow;
 
 pub const COOKIE: &str = "innkeeper_sid";
@@ -120,12 +121,17 @@ impl Ctx {
         }
     }
 
-    /// Starts a logged-in session for `handle`, ending the caller's old one.
-    pub async fn start_session(&mut self, handle: &str) -> Result<(), AppError> {
+    /// Starts a logged-in session for `handle`, ending the caller's old
+    /// one. It is stored only while the account still matches `proof`: a
+    /// login that was checking a password while it changed, or while the
+    /// account was deleted or disabled, gets 403.
+    pub async fn start_session(&mut self, handle: &str, proof: Proof) -> Result<(), AppError> {
+        let Some((id, session)) = self.app.sessions.login(handle, proof).await? else {
+            return Err(AppError::forbidden(INCORRECT_CREDENTIALS));
+        };
         if let Some(old) = self.session.take() {
             self.app.sessions.revoke(&old.id_hash).await?;
         }
-        let (id, session) = self.app.sessions.login(handle).await?;
         self.cookies.push(self.session_cookie(&id));
         self.session = Some(session);
         // Warm the user's SillyTavern while the browser loads the page.

@@ -5,7 +5,7 @@
 use crate::accounts::handle;
 use crate::accounts::service::NewUser;
 use crate::error::{AppError, USER_DISABLED};
-use crate::http::context::Ctx;
+use crate::http::context::{Ctx, Proof};
 use crate::http::public::basic_credentials;
 
 /// Applies SSO and per-user basic auth to a resolved request.
@@ -75,7 +75,7 @@ async fn sso(ctx: &mut Ctx) -> Result<(), AppError> {
     if !user.enabled {
         return Err(AppError::forbidden(USER_DISABLED));
     }
-    ctx.start_session(&user.handle).await?;
+    ctx.start_session(&user.handle, Proof::Trusted).await?;
     let mut actor = ctx.actor();
     actor.handle = Some(user.handle.clone());
     ctx.app
@@ -102,8 +102,8 @@ async fn per_user_basic(ctx: &mut Ctx) -> Result<(), AppError> {
     }
     let actor = ctx.actor();
     match ctx.app.login(&actor, &name, Some(&password)).await {
-        Ok(user) => {
-            ctx.start_session(&user.handle).await?;
+        Ok((user, proof)) => {
+            ctx.start_session(&user.handle, proof).await?;
             ctx.user = ctx.app.find_user_shared(&user.handle).await?;
             Ok(())
         }

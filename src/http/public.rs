@@ -9,7 +9,7 @@ use warp::reply::Response;
 
 use crate::app::App;
 use crate::error::AppError;
-use crate::http::context::Ctx;
+use crate::http::context::{Ctx, Proof};
 use crate::http::request::{string_field, text_field, Req};
 use crate::http::{assets, reply, users};
 
@@ -150,7 +150,7 @@ pub async fn login_page(ctx: &mut Ctx) -> Result<Response, AppError> {
         if let [only] = enabled.as_slice() {
             if only.password.is_none() {
                 let handle = only.handle.clone();
-                ctx.start_session(&handle).await?;
+                ctx.start_session(&handle, Proof::Password(None)).await?;
                 ctx.app
                     .audit(&ctx.actor_as(&handle), "login.auto", Some(&handle), None)
                     .await;
@@ -230,8 +230,8 @@ pub async fn login(ctx: &mut Ctx) -> Result<Response, AppError> {
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
     let password = string_field(&body, "password");
     let actor = ctx.actor();
-    let user = ctx.app.login(&actor, &handle, password.as_deref()).await?;
-    ctx.start_session(&user.handle).await?;
+    let (user, proof) = ctx.app.login(&actor, &handle, password.as_deref()).await?;
+    ctx.start_session(&user.handle, proof).await?;
     Ok(reply::json(&json!({ "handle": user.handle })))
 }
 

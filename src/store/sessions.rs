@@ -51,6 +51,60 @@ pub fn get(conn: &Connection, id_hash: &str) -> Result<Option<SessionRow>, Store
         .optional()?)
 }
 
+/// What a new session's account must still look like when it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proof {
+    /// The login checked this stored password (None: the account had
+    /// none): the session is stored only while it is still the password,
+    /// so a login that was hashing while the password changed gets none.
+    Password(Option<String>),
+    /// Logged in by someone Innkeeper trusts (SSO header): the account
+    /// must merely exist and be enabled.
+    Trusted,
+}
+
+/// Stores a new session if its account still exists, is enabled and (per
+/// `proof`) still has the password the login checked; keeps at most `cap`
+/// sessions for the account, ending the oldest. Returns whether it was
+/// stored and the id hashes of the sessions it ended.
+pub fn insert_checked(
+    conn: &mut Connection,
+    s: &SessionRow,
+    proof: &Proof,
+    cap: usize,
+) -> Result<(bool, Vec<String>), StoreError> {
+    let tx = conn.transaction()?;
+    let account: Option<(Option<String>, bool)> = tx
+        .query_row(
+            "SELECT password, enabled FROM users WHERE handle = ?1",
+            [&s.handle],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let ok = match (&account, proof) {
+        (Some((_, false)), _) | (None, _) => false,
+        (Some((current, true)), Proof::Password(checked)) => current == checked,
+        (Some((_, true)), Proof::Trusted) => true,
+    };
+    if !ok {
+        return Ok((false, Vec::new()));
+    }
+    insert(&tx, s)?;
+    let ended: Vec<String> = {
+        let mut stmt = tx.prepare(
+            "SELECT id_hash FROM sessions WHERE handle = ?1
+             ORDER BY created DESC, id_hash LIMIT -1 OFFSET ?2",
+        )?;
+        let rows = stmt.query_map(params![s.handle, cap as i64], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for id in &ended {
+        delete(&tx, id)?;
+    }
+    tx.commit()?;
+    Ok((true, ended))
+}
+
 /// Every stored session id hash (to drop cached ones revoked elsewhere).
 pub fn all_ids(conn: &Connection) -> Result<Vec<String>, StoreError> {
     let mut stmt = conn.prepare("SELECT id_hash FROM sessions")?;
