@@ -385,17 +385,10 @@ fn wrk(
          function done(summary, latency, requests)\n  io.write(string.format(\"non2xx %d\\n\", summary.errors.status))\nend\n",
     );
     std::fs::write(&script, lua).map_err(|e| e.to_string())?;
+    let threads = if conns > 1 { "2" } else { "1" };
     let out = Command::new("wrk")
-        .args([
-            "-t",
-            "2",
-            "-c",
-            "32",
-            "-d",
-            &format!("{secs}s"),
-            "--latency",
-            "-s",
-        ])
+        .args(["-t", threads, "-c", &conns.to_string()])
+        .args(["-d", &format!("{secs}s"), "--latency", "-s"])
         .arg(&script)
         .arg(url)
         .output()
@@ -772,32 +765,42 @@ async fn run() -> Res {
     };
     for &(label, path, post) in proxy_parts {
         let (mut d, mut v) = (Vec::new(), Vec::new());
+        let (mut d1, mut v1) = (Vec::new(), Vec::new());
         for run in 0..a.runs {
             log(&format!("wrk {path}, run {}", run + 1));
-            let go_direct = || {
+            let go_direct = |conns| {
                 wrk(
                     &format!("{direct}{path}"),
                     &direct_headers,
                     post,
                     a.duration,
+                    conns,
                     dir,
                 )
             };
-            let go_via = || {
+            let go_via = |conns| {
                 wrk(
                     &format!("{base}{path}"),
                     &via_headers,
                     post,
                     a.duration,
+                    conns,
                     dir,
                 )
             };
-            if run % 2 == 0 {
-                d.push(go_direct()?);
-                v.push(go_via()?);
-            } else {
-                v.push(go_via()?);
-                d.push(go_direct()?);
+            for conns in [32, 1] {
+                let (dd, vv) = if conns == 32 {
+                    (&mut d, &mut v)
+                } else {
+                    (&mut d1, &mut v1)
+                };
+                if run % 2 == 0 {
+                    dd.push(go_direct(conns)?);
+                    vv.push(go_via(conns)?);
+                } else {
+                    vv.push(go_via(conns)?);
+                    dd.push(go_direct(conns)?);
+                }
             }
         }
         let ratio: Vec<f64> = v
