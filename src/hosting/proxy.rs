@@ -32,6 +32,10 @@ type UpBody = UnsyncBoxBody<Bytes, BoxError>;
 /// to Innkeeper's own pages) is read whole; it is never bigger than this.
 const MAX_REWRITTEN: usize = 32 * 1024 * 1024;
 
+/// Answers of known length up to this size are read whole before they are
+/// passed on (the app's static files and most API answers).
+const WHOLE_UP_TO: u64 = 256 * 1024;
+
 /// Marks a response that came from a user's process, so the server's own
 /// security headers (made for Innkeeper's pages) are not laid over it.
 #[derive(Debug, Clone, Copy)]
@@ -153,6 +157,11 @@ impl Proxy {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("text/html"));
+        let length = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let mut out = match f.inject {
             Some(snippet) if parts.status == StatusCode::OK && is_html => {
                 let page = read_whole(body).await?;
@@ -160,6 +169,11 @@ impl Proxy {
                 r.headers_mut()
                     .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
                 r
+            }
+            // A small answer of known length goes out in one piece with its
+            // headers (one write, one wake-up less); anything else streams.
+            _ if length.is_some_and(|n| n <= WHOLE_UP_TO) => {
+                Response::new(read_whole(body).await?.into())
             }
             _ => warp::reply::stream(Held::new(BodyDataStream::new(body), hold)).into_response(),
         };
