@@ -932,7 +932,9 @@ async fn run() -> Res {
         let mut warm = Vec::new();
         let mut cold = Vec::new();
         let mut cold_start = Vec::new();
-        for run in 0..a.runs {
+        // The page loads vary by about a second from run to run: more
+        // runs, and each compares its own warm, cold and reference loads.
+        for run in 0..a.runs.max(5) {
             log(&format!("Chromium run {}", run + 1));
             reference.push(browser_login(&own_base).await?);
             admin.wait_running("alice").await?;
@@ -953,21 +955,21 @@ async fn run() -> Res {
             figure: "Login → character list in Chromium, warm (process running): ms".into(),
             median: format!("{:.0}", median(&warm)),
             runs: list(&warm, 0),
-            target: "≤ reference".into(),
+            target: "—".into(),
             reference: format!(
                 "SillyTavern's own multi-user mode: {:.0} ms ({})",
                 median(&reference),
                 list(&reference, 0)
             ),
-            result: pass(median(&warm) <= median(&reference)),
+            result: "figure".into(),
         });
         rows.push(Row {
-            figure: "Warm − reference, per run: ms".into(),
+            figure: "Warm − reference, per run (the same run's loads compared): ms".into(),
             median: format!("{:.0}", median(&over_ref)),
             runs: list(&over_ref, 0),
-            target: "—".into(),
+            target: "≤ 0 (no slower than the reference)".into(),
             reference: "—".into(),
-            result: "figure".into(),
+            result: pass(median(&over_ref) <= 0.0),
         });
         // What a stopped process costs the user: cold − warm of the same run,
         // against that start's own time (spawn → first answer).
