@@ -130,6 +130,8 @@ pub enum Lifecycle {
 /// One user's place.
 pub struct Slot {
     handle: String,
+    /// The signed SillyTavern session of this user, made once.
+    cookie: Arc<str>,
     phase: watch::Sender<Phase>,
     in_flight: AtomicUsize,
     last_used: AtomicI64,
@@ -181,6 +183,8 @@ impl Drop for Lease {
 /// A running process to send a request to.
 pub struct Upstream {
     pub port: u16,
+    /// The `Cookie` header that signs the user in to it.
+    pub cookie: Arc<str>,
     pub lease: Lease,
 }
 
@@ -258,6 +262,7 @@ impl Supervisor {
             .or_insert_with(|| {
                 Arc::new(Slot {
                     handle: handle.to_string(),
+                    cookie: self.session.cookie_header(handle).into(),
                     phase: watch::Sender::new(Phase {
                         state: State::Stopped,
                         since: self.clock.now_ms(),
@@ -308,6 +313,7 @@ impl Supervisor {
                     slot.last_used.store(self.clock.now_ms(), Ordering::Relaxed);
                     return Ok(Upstream {
                         port,
+                        cookie: slot.cookie.clone(),
                         lease: Lease {
                             slot: slot.clone(),
                             clock: self.clock.clone(),

@@ -42,7 +42,7 @@ pub async fn serve(ctx: &mut Ctx, path: &str) -> Result<Option<Response>, AppErr
         Err(PathError::NotFound) => return Err(AppError::NotFound("File not found".into())),
         Err(_) => return Err(AppError::bad("Invalid path")),
     };
-    send_file(&file).await.map(Some)
+    send_file(&ctx.req, &file).await.map(Some)
 }
 
 fn decode(raw: &str) -> Result<String, AppError> {
@@ -83,7 +83,12 @@ async fn persona_picture(ctx: &Ctx, handle: &str) -> Result<Response, AppError> 
             safe_path::resolve_in(&root, "User Avatars", name).ok()
         })
         .ok_or_else(|| AppError::NotFound("File not found".into()))?;
-    send_file(&file).await
+    // Shown to anyone on the login list: pictures only.
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if !crate::userdata::layout::is_picture_name(name) {
+        return Err(AppError::NotFound("File not found".into()));
+    }
+    send_file(&ctx.req, &file).await
 }
 
 /// A custom avatar (a `data:image/…;base64,` URL) as the picture itself.
@@ -129,48 +134,177 @@ fn custom_picture(data_url: &str, tag: &str, if_none_match: Option<&str>) -> Res
     resp
 }
 
-/// Streams a file with a type from its extension.
-async fn send_file(path: &std::path::Path) -> Result<Response, AppError> {
-    let file = tokio::fs::File::open(path)
+/// Streams a user's file with a type from its extension. It is sent as a
+/// sandboxed document (an uploaded `.html` or `.svg` never runs as this
+/// site), with an ETag and Last-Modified for conditional requests and a
+/// single byte range for seeking in audio and video.
+async fn send_file(
+    req: &crate::http::request::Req,
+    path: &std::path::Path,
+) -> Result<Response, AppError> {
+    let mut file = tokio::fs::File::open(path)
         .await
         .map_err(|_| AppError::NotFound("File not found".into()))?;
     let meta = file.metadata().await?;
     if !meta.is_file() {
         return Err(AppError::NotFound("File not found".into()));
     }
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(async move {
-        use tokio::io::AsyncReadExt;
-        let mut file = file;
-        loop {
-            let mut buf = vec![0u8; 64 * 1024];
-            let item = match file.read(&mut buf).await {
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Ok(bytes::Bytes::from(buf))
-                }
-                Err(e) => Err(e),
-            };
-            let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
-                break;
+    let len = meta.len();
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let etag = format!("W/\"{len:x}-{modified:x}\"");
+    let last_modified = http_date(modified);
+    let fresh = match req.header("if-none-match") {
+        Some(tags) => tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
+        None => req
+            .header("if-modified-since")
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v.trim()).ok())
+            .is_some_and(|since| since.timestamp() >= modified as i64),
+    };
+    let mut resp = if fresh {
+        reply::status(StatusCode::NOT_MODIFIED)
+    } else {
+        let range = match req.header("range") {
+            // A range for another version of the file counts for nothing.
+            Some(_)
+                if req
+                    .header("if-range")
+                    .is_some_and(|v| v.trim() != etag && v.trim() != last_modified) =>
+            {
+                None
             }
+            Some(r) => match byte_range(r, len) {
+                Ok(range) => range,
+                Err(()) => {
+                    let mut r = reply::status(StatusCode::RANGE_NOT_SATISFIABLE);
+                    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                        r.headers_mut().insert(header::CONTENT_RANGE, v);
+                    }
+                    return Ok(sandboxed(r));
+                }
+            },
+            None => None,
+        };
+        let (start, count) = range.unwrap_or((0, len));
+        if start > 0 {
+            use tokio::io::AsyncSeekExt;
+            file.seek(std::io::SeekFrom::Start(start)).await?;
         }
-    });
-    let mut resp = warp::reply::stream(reply::channel_stream(rx)).into_response();
-    *resp.status_mut() = StatusCode::OK;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut left = count;
+            while left > 0 {
+                let mut buf = vec![0u8; (64 * 1024).min(left as usize)];
+                let item = match file.read(&mut buf).await {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        left -= n as u64;
+                        Ok(bytes::Bytes::from(buf))
+                    }
+                    Err(e) => Err(e),
+                };
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let mut r = warp::reply::stream(reply::channel_stream(rx)).into_response();
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(mime_for(path)),
+        );
+        if let Some((start, count)) = range {
+            if let Ok(v) =
+                HeaderValue::from_str(&format!("bytes {start}-{}/{len}", start + count - 1))
+            {
+                h.insert(header::CONTENT_RANGE, v);
+            }
+            *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+        }
+        r
+    };
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(mime_for(path)),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&last_modified) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
     );
-    Ok(resp)
+    Ok(sandboxed(resp))
+}
+
+/// A user's file never runs as this site: a sandboxed document, types not
+/// guessed.
+fn sandboxed(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+/// One `bytes=` range of a file of `len` bytes as (start, count); None for
+/// what is not a single byte range (the whole file is sent), Err when it
+/// cannot be satisfied.
+fn byte_range(header: &str, len: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return Ok(None);
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let (start, end) = if a.is_empty() {
+        // The last `b` bytes.
+        let n: u64 = b.parse().map_err(|_| ())?;
+        if n == 0 {
+            return Err(());
+        }
+        (len.saturating_sub(n), len.saturating_sub(1))
+    } else {
+        let start: u64 = a.parse().map_err(|_| ())?;
+        let end = if b.is_empty() {
+            len.saturating_sub(1)
+        } else {
+            b.parse::<u64>().map_err(|_| ())?.min(len.saturating_sub(1))
+        };
+        (start, end)
+    };
+    if len == 0 || start >= len || end < start {
+        return Err(());
+    }
+    Ok(Some((start, end - start + 1)))
+}
+
+/// An HTTP date (RFC 9110, IMF-fixdate) for seconds since the epoch.
+fn http_date(secs: u64) -> String {
+    use chrono::TimeZone;
+    chrono::Utc
+        .timestamp_opt(secs as i64, 0)
+        .single()
+        .map(|t| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        .unwrap_or_default()
 }
 
 pub fn mime_for(path: &std::path::Path) -> &'static str {

@@ -70,7 +70,7 @@ pub async fn forward(ctx: &mut Ctx, sup: Arc<Supervisor>) -> Result<Response, Ap
         headers: std::mem::take(&mut ctx.req.headers),
         body: ctx.req.take_body(),
         limit: ctx.app.config.limits.settings_mb * 1024 * 1024,
-        cookie: sup.session.cookie_header(&user.handle),
+        cookie: upstream.cookie.to_string(),
         strip,
         inject,
     };

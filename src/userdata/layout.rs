@@ -101,9 +101,20 @@ pub fn persona_avatar(dir: &Path, settings_text: &str) -> Option<String> {
         .into_iter()
         .flatten()
         .filter_map(|v| v.as_str())
+        .filter(|file| is_picture_name(file))
         .find(|file| super::safe_path::resolve_in(dir, "User Avatars", file).is_ok())
         .map(str::to_string);
     found
+}
+
+/// A raster picture by its name: persona pictures are shown on the login
+/// list to anyone, and an SVG (or anything else) can carry scripts.
+pub fn is_picture_name(name: &str) -> bool {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    matches!(
+        ext.as_deref(),
+        Some("png" | "jpg" | "jpeg" | "gif" | "webp" | "avif")
+    )
 }
 
 #[cfg(test)]
