@@ -66,6 +66,11 @@ pub struct Limits {
     pub recovery_ip: Limiter<IpAddr>,
     /// 5 wrong account-reset codes or passwords within 15 minutes per account.
     pub reset_account: Limiter<String>,
+    /// 10 wrong passwords within 15 minutes per account where a logged-in
+    /// user confirms one (own password change, settings reset).
+    pub password_account: Limiter<String>,
+    /// Attempts the limits above refused: counted, one audit row a minute.
+    pub refused: crate::limits::Refusals,
 }
 
 pub struct App {
@@ -163,6 +168,8 @@ impl App {
                 login_account: Limiter::new(10, 15 * 60_000, clock.clone()),
                 recovery_ip: Limiter::new(5, 5 * 60_000, clock.clone()),
                 reset_account: Limiter::new(5, 15 * 60_000, clock.clone()),
+                password_account: Limiter::new(10, 15 * 60_000, clock.clone()),
+                refused: crate::limits::Refusals::new(clock.clone()),
             },
             codes: Codes::new(config.recovery.code_digits, clock.clone()),
             whitelist: config
@@ -241,6 +248,47 @@ impl App {
             Err(e) => tracing::warn!("could not sweep temp files: {e}"),
         }
         Ok(())
+    }
+
+    /// Notes an attempt a limit refused. Only the first of a minute per
+    /// action and address becomes an audit row (true: the caller may tell
+    /// hooks too); the rest are counted and written by [`App::flush_refusals`].
+    pub async fn note_refusal(&self, actor: &Actor, action: &str, target: Option<&str>) -> bool {
+        let key = format!("{action} {}", actor.ip_text().unwrap_or_default());
+        match self.limits.refused.note(&key) {
+            Some(n) => {
+                self.audit(actor, action, target, Some(refused_detail(n)))
+                    .await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Writes the counts of refused attempts that are due (housekeeping).
+    pub async fn flush_refusals(&self) {
+        for (key, n) in self.limits.refused.due() {
+            let (action, ip) = key.split_once(' ').unwrap_or(("limit.refused", ""));
+            let (action, ip, time) = (action.to_string(), ip.to_string(), self.clock.now_ms());
+            let ip = (!ip.is_empty()).then_some(ip);
+            let result = self
+                .store
+                .run(move |c| {
+                    store::audit::insert(
+                        c,
+                        time,
+                        None,
+                        &action,
+                        None,
+                        ip.as_deref(),
+                        Some(&refused_detail(n)),
+                    )
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::warn!("could not write the audit log: {e}");
+            }
+        }
     }
 
     /// The folder of a valid handle.
@@ -415,6 +463,10 @@ impl App {
         let ip = canonical_ip(ip);
         self.whitelist.iter().any(|n| n.contains(&ip))
     }
+}
+
+fn refused_detail(n: u64) -> String {
+    format!("{n} attempt(s) refused by the rate limit")
 }
 
 /// The key an address is counted under by the rate limits: IPv6 clients

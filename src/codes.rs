@@ -11,6 +11,9 @@ use crate::clock::Clock;
 
 pub const CODE_TTL_MS: i64 = 5 * 60_000;
 pub const MAX_WRONG_PER_CODE: u32 = 3;
+/// A repeated request within this long of a live code keeps that code
+/// (SPEC §6), so a flood of requests prints nothing new.
+pub const KEEP_LIVE_MS: i64 = 30_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Purpose {
@@ -20,6 +23,7 @@ pub enum Purpose {
 
 struct Pending {
     code: String,
+    issued: i64,
     expires: i64,
     wrong: u32,
 }
@@ -51,11 +55,27 @@ impl Codes {
             (purpose, handle.to_string()),
             Pending {
                 code: code.clone(),
+                issued: now,
                 expires: now + CODE_TTL_MS,
                 wrong: 0,
             },
         );
         code
+    }
+
+    /// A fresh code for `handle`, or None when its live code (unused,
+    /// unexpired, not dead) was issued less than [`KEEP_LIVE_MS`] ago: that
+    /// code stays and nothing new is printed. Once a code is used or dead,
+    /// the next request gets a new one at once.
+    pub fn issue_unless_live(&self, purpose: Purpose, handle: &str) -> Option<String> {
+        let now = self.clock.now_ms();
+        let recent = self
+            .lock()
+            .get(&(purpose, handle.to_string()))
+            .is_some_and(|p| {
+                p.expires > now && p.wrong < MAX_WRONG_PER_CODE && now - p.issued < KEEP_LIVE_MS
+            });
+        (!recent).then(|| self.issue(purpose, handle))
     }
 
     /// True (and the code is used up) when `code` is the live code.
@@ -125,5 +145,32 @@ mod tests {
         let c = codes.issue(Purpose::Recovery, "a");
         clock.advance(CODE_TTL_MS + 1);
         assert!(!codes.redeem(Purpose::Recovery, "a", &c), "expired");
+    }
+
+    #[test]
+    fn a_live_code_is_kept_for_thirty_seconds() {
+        let clock = Clock::default();
+        let codes = Codes::new(4, clock.clone());
+        let c = codes.issue_unless_live(Purpose::Recovery, "a").unwrap();
+        clock.advance(KEEP_LIVE_MS - 1);
+        assert_eq!(codes.issue_unless_live(Purpose::Recovery, "a"), None);
+        assert!(
+            codes.issue_unless_live(Purpose::Recovery, "b").is_some(),
+            "per handle"
+        );
+        clock.advance(1);
+        let d = codes.issue_unless_live(Purpose::Recovery, "a").unwrap();
+        assert!(!codes.redeem(Purpose::Recovery, "a", &c) || c == d);
+        // A used code is replaced at once.
+        let e = codes.issue(Purpose::Recovery, "a");
+        assert!(codes.redeem(Purpose::Recovery, "a", &e));
+        assert!(codes.issue_unless_live(Purpose::Recovery, "a").is_some());
+        // So is a dead one.
+        let f = codes.issue(Purpose::Recovery, "a");
+        let wrong = if f == "0000" { "0001" } else { "0000" };
+        for _ in 0..MAX_WRONG_PER_CODE {
+            codes.redeem(Purpose::Recovery, "a", wrong);
+        }
+        assert!(codes.issue_unless_live(Purpose::Recovery, "a").is_some());
     }
 }

@@ -30,7 +30,35 @@ impl<K: Eq + Hash + Clone> Limiter<K> {
     /// Ok, or the seconds until the key may try again.
     pub fn check(&self, key: &K) -> Result<(), u64> {
         let now = self.clock.now_ms();
+        self.check_locked(&mut self.lock(), key, now)
+    }
+
+    /// Records one failure.
+    pub fn fail(&self, key: &K) {
+        let now = self.clock.now_ms();
+        self.fail_locked(&mut self.lock(), key, now);
+    }
+
+    /// Checks the limit, runs `attempt` and counts a false result, all in
+    /// one step: parallel attempts cannot all pass the check before any
+    /// failure is counted. Err is the seconds to wait (`attempt` not run).
+    pub fn attempt(&self, key: &K, attempt: impl FnOnce() -> bool) -> Result<bool, u64> {
+        let now = self.clock.now_ms();
         let mut map = self.lock();
+        self.check_locked(&mut map, key, now)?;
+        let ok = attempt();
+        if !ok {
+            self.fail_locked(&mut map, key, now);
+        }
+        Ok(ok)
+    }
+
+    fn check_locked(
+        &self,
+        map: &mut HashMap<K, VecDeque<i64>>,
+        key: &K,
+        now: i64,
+    ) -> Result<(), u64> {
         let Some(times) = map.get_mut(key) else {
             return Ok(());
         };
@@ -45,10 +73,7 @@ impl<K: Eq + Hash + Clone> Limiter<K> {
         Ok(())
     }
 
-    /// Records one failure.
-    pub fn fail(&self, key: &K) {
-        let now = self.clock.now_ms();
-        let mut map = self.lock();
+    fn fail_locked(&self, map: &mut HashMap<K, VecDeque<i64>>, key: &K, now: i64) {
         if map.len() >= MAX_KEYS && !map.contains_key(key) {
             let window = self.window_ms;
             map.retain(|_, t| t.back().is_some_and(|last| now - last < window));
@@ -65,6 +90,79 @@ impl<K: Eq + Hash + Clone> Limiter<K> {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, VecDeque<i64>>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// How often at most one key's refused attempts become an audit row.
+pub const REFUSALS_ROW_EVERY_MS: i64 = 60_000;
+
+/// Counts attempts refused by a limit, so a flood against a limit costs
+/// one audit row (and one hook call) per key per minute, not one each.
+pub struct Refusals {
+    map: Mutex<HashMap<String, Tally>>,
+    clock: Clock,
+}
+
+#[derive(Default)]
+struct Tally {
+    /// Refusals not yet written.
+    count: u64,
+    /// When the last row for this key was written.
+    written: Option<i64>,
+}
+
+impl Refusals {
+    pub fn new(clock: Clock) -> Refusals {
+        Refusals {
+            map: Mutex::new(HashMap::new()),
+            clock,
+        }
+    }
+
+    /// Notes one refusal under `key`; Some(n) when a row for `n` refusals
+    /// (this one included) is due now.
+    pub fn note(&self, key: &str) -> Option<u64> {
+        let now = self.clock.now_ms();
+        let mut map = self.lock();
+        if map.len() >= MAX_KEYS && !map.contains_key(key) {
+            // Past the cap, new keys are tallied together.
+            let tally = map.entry("(many)".to_string()).or_default();
+            tally.count += 1;
+            return None;
+        }
+        let tally = map.entry(key.to_string()).or_default();
+        tally.count += 1;
+        if tally
+            .written
+            .is_none_or(|t| now - t >= REFUSALS_ROW_EVERY_MS)
+        {
+            tally.written = Some(now);
+            return Some(std::mem::take(&mut tally.count));
+        }
+        None
+    }
+
+    /// Keys whose unwritten refusals are due as rows (their last row is a
+    /// minute old); keys quiet for a minute are forgotten.
+    pub fn due(&self) -> Vec<(String, u64)> {
+        let now = self.clock.now_ms();
+        let mut due = Vec::new();
+        self.lock().retain(|key, tally| {
+            let old = tally
+                .written
+                .is_none_or(|t| now - t >= REFUSALS_ROW_EVERY_MS);
+            if old && tally.count > 0 {
+                due.push((key.clone(), std::mem::take(&mut tally.count)));
+                tally.written = Some(now);
+                return true;
+            }
+            !old
+        });
+        due
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Tally>> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -89,5 +187,23 @@ mod tests {
         l.fail(&1);
         l.clear(&1);
         assert!(l.check(&1).is_ok());
+    }
+
+    #[test]
+    fn refusals_make_one_row_a_minute() {
+        let clock = Clock::default();
+        let r = Refusals::new(clock.clone());
+        assert_eq!(r.note("a"), Some(1));
+        for _ in 0..99 {
+            assert_eq!(r.note("a"), None);
+        }
+        assert_eq!(r.note("b"), Some(1), "per key");
+        assert!(r.due().is_empty(), "not a minute yet");
+        clock.advance(REFUSALS_ROW_EVERY_MS);
+        assert_eq!(r.due(), vec![("a".to_string(), 99)]);
+        assert!(r.due().is_empty());
+        clock.advance(REFUSALS_ROW_EVERY_MS);
+        assert!(r.due().is_empty());
+        assert_eq!(r.note("a"), Some(1), "quiet keys start over");
     }
 }

@@ -153,6 +153,7 @@ fn start_housekeeping(app: &Arc<App>) {
             if let Err(e) = app.sessions.sweep().await {
                 tracing::warn!("session sweep failed: {e}");
             }
+            app.flush_refusals().await;
             // Console commands may have changed accounts meanwhile.
             let now = app.store.data_version().await.ok();
             if data_version.is_some() && now != data_version {

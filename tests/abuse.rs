@@ -218,6 +218,78 @@ async fn login_storm_with_default_scrypt_keeps_memory_bounded_and_health_answeri
     assert!(server.stop().is_some_and(|s| s.success()));
 }
 
+/// Hashes run on one fixed thread per hashing slot (issue 13, point 15b):
+/// the 16 MiB of scrypt scratch memory at SillyTavern's cost stays in that
+/// thread's malloc arena, not in one arena per blocking-pool thread
+/// (before: +177 MiB after these logins). glibc keeps at most two hash
+/// buffers on the thread once its mmap threshold has adapted, so three
+/// logins warm the slot; 24 more (8 at a time, with other blocking work
+/// alongside) then leave RSS within one hash's memory, and the whole rise
+/// over idle stays within three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn logins_at_the_legacy_cost_keep_no_scratch_memory_per_thread() {
+    const HASH_KIB: u64 = 16 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        "port: 0\ndataRoot: data\npasswordHash:\n  logN: 14\n  r: 8\n  p: 1\n  concurrency: 1\n",
+    )
+    .unwrap();
+    let o = child::run(
+        dir.path(),
+        &["user", "create", "kim", "--password", "kim-pw"],
+    );
+    assert!(o.status.success(), "{o:?}");
+    let server = ChildServer::start(dir.path()).expect("server starts");
+    let login = |base: String| async move {
+        let mut c = Client::new(&base);
+        c.refresh_token().await;
+        let (status, body) = c
+            .post(
+                "/api/users/login",
+                json!({"handle": "kim", "password": "kim-pw"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        // Blocking work of other kinds between hashes (a settings save).
+        let (status, body) = c.post("/api/settings/save", json!({ "n": 1 })).await;
+        assert_eq!(status, 200, "{body}");
+    };
+    let idle = server.rss_kib().unwrap();
+    for _ in 0..3 {
+        login(server.base.clone()).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let warm = server.rss_kib().unwrap();
+    for _ in 0..3 {
+        let batch: Vec<_> = (0..8)
+            .map(|_| tokio::spawn(login(server.base.clone())))
+            .collect();
+        for t in batch {
+            t.await.unwrap();
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = server.rss_kib().unwrap();
+    println!(
+        "abuse: RSS idle {} MiB, after 3 logins {} MiB, after 24 more {} MiB",
+        idle / 1024,
+        warm / 1024,
+        after / 1024
+    );
+    assert!(
+        after <= warm + HASH_KIB,
+        "RSS grew by {} KiB over 24 logins",
+        after.saturating_sub(warm)
+    );
+    assert!(
+        after <= idle + 3 * HASH_KIB,
+        "RSS rose {} KiB over idle",
+        after.saturating_sub(idle)
+    );
+    assert!(server.stop().is_some_and(|s| s.success()));
+}
+
 /// Reads until the server closes the connection; the time it took.
 async fn time_to_close(mut stream: tokio::net::TcpStream, trickle: bool) -> Duration {
     let began = Instant::now();

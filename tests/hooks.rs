@@ -451,3 +451,30 @@ fn server_started_fires_when_the_binary_is_ready() {
     assert!(server.stop().is_some_and(|s| s.success()));
     assert!(text.contains(&want), "{text}");
 }
+
+/// A login handle reaches hooks clipped to the 64 characters a handle can
+/// have (issue 13, point 14): a 128 KiB "handle" never meets a script's
+/// pattern whole.
+#[tokio::test]
+async fn hooks_see_a_clipped_login_handle() {
+    let recorder = r#"
+for _, name in ipairs({"before_login", "login_failed"}) do
+  innkeeper.on(name, function(ev)
+    innkeeper.admin_file_append("events.log", ev.event .. " " .. #ev.handle)
+  end)
+end
+"#;
+    let s = with_scripts(&[("record.lua", recorder)], |_| {}).await;
+    let mut c = s.client();
+    let long = "a".repeat(128 * 1024);
+    let a = c
+        .send(
+            "/api/users/login",
+            json!({ "handle": long, "password": "x" }),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    assert_eq!(recorded(&s), ["before_login 64", "login_failed 64"]);
+    s.stop().await;
+}

@@ -12,6 +12,7 @@ use crate::error::{
 };
 use crate::fields;
 use crate::hooks::EventKind;
+use crate::limits::Limiter;
 use crate::store::{self, guards::Guard, sessions::Proof, users::UserRow};
 use crate::userdata::layout;
 
@@ -44,14 +45,20 @@ impl App {
             })
             .and_then(|_| self.limits.login_account.check(&account));
         if let Err(wait) = limited {
-            self.login_failed_event(actor, handle, "rate_limited").await;
+            // One row (and hook call) a minute per address, with the count.
+            if self
+                .note_refusal(actor, "login.limited", valid(handle))
+                .await
+            {
+                self.login_failed_hook(actor, handle, "rate_limited").await;
+            }
             return Err(login_limited(wait));
         }
         self.hook_before(
             EventKind::BeforeLogin,
-            Some(handle).filter(|h| crate::accounts::handle::is_valid(h)),
+            valid(handle),
             actor,
-            fields! { "handle" => handle, "ip" => actor.ip_text() },
+            fields! { "handle" => clip(handle), "ip" => actor.ip_text() },
         )
         .await?;
         // The limits are checked again, and failures counted, while the
@@ -74,44 +81,68 @@ impl App {
                 self.count_login_failure(actor, handle);
             }
         };
+        let discreet = self.config.enable_discreet_login;
         let user = self.find_user_fresh(handle).await?;
-        let Some(user) = user else {
-            // Same work as a known handle, so timing tells nothing.
-            self.hasher
-                .verify_gated(password.unwrap_or(""), None, gate, count)
-                .await??;
-            return Err(self
-                .login_failed_counted(actor, handle, "unknown_user")
-                .await);
-        };
-        if !user.enabled {
-            self.login_failed_event(actor, handle, "disabled").await;
-            return Err(AppError::forbidden(USER_DISABLED));
-        }
-        let mut proof = Proof::Password(user.password.clone());
-        if let Some(stored_text) = user.password.as_deref() {
-            let stored = Stored::from_columns(stored_text, user.legacy_salt.as_deref());
-            let ok = match password {
-                Some(p) => {
-                    self.hasher
-                        .verify_gated(p, Some(stored), gate, count)
-                        .await??
-                }
-                None => false,
-            };
-            if !ok && password.is_none() {
-                return Err(self.login_failed(actor, handle, "wrong_password").await);
+        let user = match user {
+            Some(u) if u.enabled || discreet => u,
+            Some(_) => {
+                self.login_failed_event(actor, handle, "disabled").await;
+                return Err(AppError::forbidden(USER_DISABLED));
             }
-            if !ok {
+            None => {
+                // Same work as a known handle, so timing tells nothing.
+                self.hasher
+                    .verify_gated(password.unwrap_or(""), None, gate, count)
+                    .await??;
                 return Err(self
-                    .login_failed_counted(actor, handle, "wrong_password")
+                    .login_failed_counted(actor, handle, "unknown_user")
                     .await);
             }
+        };
+        let mut proof = Proof::Password(user.password.clone());
+        // The check runs whatever the password field held (missing, null,
+        // not a string), and for a disabled account in discreet mode too:
+        // every handle takes the same time and counts alike.
+        let stored = user
+            .password
+            .as_deref()
+            .map(|text| Stored::from_columns(text, user.legacy_salt.as_deref()));
+        let checked = match stored {
+            Some(stored) => Some(
+                self.hasher
+                    .verify_gated(password.unwrap_or(""), Some(stored), gate, count)
+                    .await??,
+            ),
+            None if !user.enabled => {
+                self.hasher
+                    .verify_gated(password.unwrap_or(""), None, gate, count)
+                    .await??;
+                return Err(self.login_failed_counted(actor, handle, "disabled").await);
+            }
+            None => None,
+        };
+        // A match the caller did not send (no password string) or a
+        // disabled account is still a failure; the closure counted only
+        // mismatches.
+        let refused = if !user.enabled {
+            Some("disabled")
+        } else if checked == Some(false) || (checked == Some(true) && password.is_none()) {
+            Some("wrong_password")
+        } else {
+            None
+        };
+        if let Some(reason) = refused {
+            if checked == Some(true) {
+                self.count_login_failure(actor, handle);
+            }
+            return Err(self.login_failed_counted(actor, handle, reason).await);
+        }
+        if let (Some(stored), Some(stored_text), Some(p)) =
+            (stored, user.password.as_deref(), password)
+        {
             if self.hasher.needs_rehash(stored) {
-                if let Some(p) = password {
-                    if let Some(new) = self.upgrade_hash(&user.handle, stored_text, p).await {
-                        proof = Proof::Password(Some(new));
-                    }
+                if let Some(new) = self.upgrade_hash(&user.handle, stored_text, p).await {
+                    proof = Proof::Password(Some(new));
                 }
             }
         }
@@ -160,11 +191,6 @@ impl App {
         }
     }
 
-    async fn login_failed(&self, actor: &Actor, handle: &str, reason: &str) -> AppError {
-        self.count_login_failure(actor, handle);
-        self.login_failed_counted(actor, handle, reason).await
-    }
-
     fn count_login_failure(&self, actor: &Actor, handle: &str) {
         if let Some(ip) = actor.ip.map(crate::app::limit_key) {
             self.limits.login_ip.fail(&ip);
@@ -184,36 +210,86 @@ impl App {
     }
 
     async fn login_failed_event(&self, actor: &Actor, handle: &str, reason: &str) {
-        let target = Some(handle).filter(|h| crate::accounts::handle::is_valid(h));
-        self.audit(actor, "login.failure", target, Some(reason.to_string()))
-            .await;
+        self.audit(
+            actor,
+            "login.failure",
+            valid(handle),
+            Some(reason.to_string()),
+        )
+        .await;
+        self.login_failed_hook(actor, handle, reason).await;
+    }
+
+    async fn login_failed_hook(&self, actor: &Actor, handle: &str, reason: &str) {
+        let target = valid(handle);
         self.hook_after(
             EventKind::LoginFailed,
             target,
             actor,
-            fields! { "handle" => handle, "ip" => actor.ip_text(), "reason" => reason },
+            fields! { "handle" => clip(handle), "ip" => actor.ip_text(), "reason" => reason },
         )
         .await;
     }
 
-    fn recovery_ip_check(&self, actor: &Actor) -> Result<(), AppError> {
-        match actor.ip.map(crate::app::limit_key) {
-            Some(ip) => self
-                .limits
-                .recovery_ip
-                .check(&ip)
-                .map_err(|wait| AppError::TooMany {
-                    message: RECOVERY_LIMITED.into(),
-                    retry_after: wait,
-                }),
-            None => Ok(()),
+    /// The address limit on recovery; a refusal is noted, not audited
+    /// one by one.
+    async fn recovery_ip_check(&self, actor: &Actor) -> Result<(), AppError> {
+        self.recovery_ip_attempt(actor, || true).await.map(|_| ())
+    }
+
+    /// Counts a recovery failure against the address, the limit checked
+    /// in the same step (429 when it was already reached).
+    async fn recovery_ip_fail(&self, actor: &Actor) -> Result<(), AppError> {
+        self.recovery_ip_attempt(actor, || false).await.map(|_| ())
+    }
+
+    /// Runs `attempt` under the address limit: checked, run and a false
+    /// result counted in one step, so parallel guesses cannot outrun it.
+    async fn recovery_ip_attempt(
+        &self,
+        actor: &Actor,
+        attempt: impl FnOnce() -> bool,
+    ) -> Result<bool, AppError> {
+        let Some(ip) = actor.ip.map(crate::app::limit_key) else {
+            return Ok(attempt());
+        };
+        match self.limits.recovery_ip.attempt(&ip, attempt) {
+            Ok(ok) => Ok(ok),
+            Err(wait) => {
+                self.note_refusal(actor, "recovery.limited", None).await;
+                Err(attempts_limited(wait))
+            }
         }
     }
 
-    fn recovery_ip_fail(&self, actor: &Actor) {
-        if let Some(ip) = actor.ip.map(crate::app::limit_key) {
-            self.limits.recovery_ip.fail(&ip);
+    /// The enabled account a recovery step is for. Otherwise the answer
+    /// for an unknown or disabled handle (counted against the address
+    /// where SPEC §6 says so), or, in discreet mode, `discreet`'s answer,
+    /// the same as for an existing handle.
+    async fn recovery_target(
+        &self,
+        actor: &Actor,
+        handle: &str,
+        discreet: Result<(), AppError>,
+    ) -> Result<Result<UserRow, Result<(), AppError>>, AppError> {
+        let user = self.find_user_fresh(handle).await?;
+        if self.config.enable_discreet_login {
+            return Ok(match user {
+                Some(u) if u.enabled => Ok(u),
+                _ => {
+                    self.recovery_ip_fail(actor).await?;
+                    Err(discreet)
+                }
+            });
         }
+        Ok(match user {
+            Some(u) if u.enabled => Ok(u),
+            Some(_) => Err(Err(AppError::forbidden(USER_DISABLED))),
+            None => {
+                self.recovery_ip_fail(actor).await?;
+                Err(Err(AppError::user_not_found()))
+            }
+        })
     }
 
     /// Whether a handle may still try recovery codes (per-handle caps).
@@ -231,21 +307,27 @@ impl App {
         Ok(g)
     }
 
-    /// Step 1: prints a one-time code for `handle` on the console.
+    /// Step 1: prints a one-time code for `handle` on the console. While
+    /// the handle's code is live and less than 30 s old, a repeated step 1
+    /// prints nothing and keeps it (SPEC §6).
     pub async fn recover_step1(&self, actor: &Actor, handle: &str) -> Result<(), AppError> {
-        self.recovery_ip_check(actor)?;
-        let Some(user) = self.find_user_fresh(handle).await? else {
-            self.recovery_ip_fail(actor);
-            if self.config.enable_discreet_login {
-                return Ok(());
-            }
-            return Err(AppError::user_not_found());
+        self.recovery_ip_check(actor).await?;
+        let user = match self.recovery_target(actor, handle, Ok(())).await? {
+            Ok(user) => user,
+            Err(answer) => return answer,
         };
-        if !user.enabled {
-            return Err(AppError::forbidden(USER_DISABLED));
+        if self.config.enable_discreet_login {
+            // Unknown handles count, so known ones do too: the limit tells
+            // nothing either.
+            self.recovery_ip_fail(actor).await?;
         }
         self.recovery_guard(&user.handle).await?;
-        let code = self.codes.issue(Purpose::Recovery, &user.handle);
+        let Some(code) = self
+            .codes
+            .issue_unless_live(Purpose::Recovery, &user.handle)
+        else {
+            return Ok(());
+        };
         self.console.line(&format!(
             "Password recovery code: {code} (for {}, {})",
             user.name, user.handle
@@ -271,21 +353,18 @@ impl App {
         code: Option<&str>,
         new_password: &str,
     ) -> Result<(), AppError> {
-        self.recovery_ip_check(actor)?;
-        let Some(user) = self.find_user_fresh(handle).await? else {
-            self.recovery_ip_fail(actor);
-            if self.config.enable_discreet_login {
-                return Err(AppError::forbidden(INCORRECT_CODE));
-            }
-            return Err(AppError::user_not_found());
+        self.recovery_ip_check(actor).await?;
+        let wrong = Err(AppError::forbidden(INCORRECT_CODE));
+        let user = match self.recovery_target(actor, handle, wrong).await? {
+            Ok(user) => user,
+            Err(answer) => return answer,
         };
-        if !user.enabled {
-            return Err(AppError::forbidden(USER_DISABLED));
-        }
         let guard = self.recovery_guard(&user.handle).await?;
-        let ok = code.is_some_and(|c| self.codes.redeem(Purpose::Recovery, &user.handle, c));
+        let redeem = || code.is_some_and(|c| self.codes.redeem(Purpose::Recovery, &user.handle, c));
+        // The address limit is checked and a wrong code counted in the
+        // same step as the comparison: parallel guesses cannot outrun it.
+        let ok = self.recovery_ip_attempt(actor, redeem).await?;
         if !ok {
-            self.recovery_ip_fail(actor);
             // Read, count and write in one go on the one connection, so
             // parallel wrong guesses are all counted.
             let h = user.handle.clone();
@@ -325,30 +404,59 @@ impl App {
         Ok(())
     }
 
-    /// Checks the password of a protected account for a destructive action;
-    /// `wrong` is the error for a missing or wrong one.
+    /// Checks the password of a protected account for a destructive action
+    /// (own password change, settings reset), under the account's own
+    /// counter: 10 wrong within 15 minutes → 429. `wrong` is the error for
+    /// a missing or wrong one.
     pub async fn confirm_password(
         &self,
         user: &UserRow,
         password: Option<&str>,
         wrong: AppError,
     ) -> Result<(), AppError> {
-        let Some(stored) = user.password.as_deref() else {
-            return Ok(());
-        };
-        let ok = match password {
-            Some(p) => {
-                self.hasher
-                    .verify(p, Stored::from_columns(stored, user.legacy_salt.as_deref()))
-                    .await?
-            }
-            None => false,
-        };
-        if ok {
+        self.guarded_check(user, password, &self.limits.password_account, wrong, || {
             Ok(())
-        } else {
-            Err(wrong)
+        })
+        .await
+    }
+
+    /// Judges `password` (when the account has one) and then `also` while
+    /// a hashing slot is held, with `limiter`'s count for the account
+    /// checked before and a failure counted in the same step, so parallel
+    /// guesses cannot outrun the limit.
+    async fn guarded_check(
+        &self,
+        user: &UserRow,
+        password: Option<&str>,
+        limiter: &Limiter<String>,
+        wrong_password: AppError,
+        also: impl FnOnce() -> Result<(), AppError>,
+    ) -> Result<(), AppError> {
+        let key = user.handle.clone();
+        let gate = || limiter.check(&key).map_err(attempts_limited);
+        gate()?;
+        let mut verdict = Ok(());
+        let judge = |matched: bool| {
+            verdict = if matched { also() } else { Err(wrong_password) };
+            if verdict.is_err() {
+                limiter.fail(&key);
+            }
+        };
+        match user.password.as_deref() {
+            Some(stored) => {
+                let stored = Stored::from_columns(stored, user.legacy_salt.as_deref());
+                self.hasher
+                    .verify_gated(password.unwrap_or(""), Some(stored), gate, |m| {
+                        judge(m && password.is_some())
+                    })
+                    .await??;
+            }
+            None => {
+                gate()?;
+                judge(true);
+            }
         }
+        verdict
     }
 
     /// Account reset step 1: prints a code for the caller on the console.
@@ -373,24 +481,20 @@ impl App {
         password: Option<&str>,
     ) -> Result<(), AppError> {
         let key = user.handle.clone();
-        self.limits
-            .reset_account
-            .check(&key)
-            .map_err(|wait| AppError::TooMany {
-                message: RECOVERY_LIMITED.into(),
-                retry_after: wait,
-            })?;
-        if let Err(e) = self
-            .confirm_password(user, password, AppError::bad(INCORRECT_PASSWORD))
-            .await
-        {
-            self.limits.reset_account.fail(&key);
-            return Err(e);
-        }
-        if !code.is_some_and(|c| self.codes.redeem(Purpose::Reset, &user.handle, c)) {
-            self.limits.reset_account.fail(&key);
-            return Err(AppError::bad(INCORRECT_CODE));
-        }
+        // The reset code has its own counter (SPEC §6); password and code
+        // are judged in one guarded step.
+        self.guarded_check(
+            user,
+            password,
+            &self.limits.reset_account,
+            AppError::bad(INCORRECT_PASSWORD),
+            || {
+                code.is_some_and(|c| self.codes.redeem(Purpose::Reset, &user.handle, c))
+                    .then_some(())
+                    .ok_or_else(|| AppError::bad(INCORRECT_CODE))
+            },
+        )
+        .await?;
         let _lifecycle = self.account_lock.lock().await;
         // The user's SillyTavern stops before its folder is wiped, and
         // stays stopped until the new folder is in place.
@@ -423,6 +527,28 @@ impl App {
         )
         .await;
         Ok(())
+    }
+}
+
+/// `handle` when it can name an account (audit rows and hooks never get
+/// arbitrary strings as targets).
+fn valid(handle: &str) -> Option<&str> {
+    Some(handle).filter(|h| crate::accounts::handle::is_valid(h))
+}
+
+/// A handle as hooks see it: at most as long as a handle can be, so a
+/// script's pattern never runs over a huge string sent as a handle.
+fn clip(handle: &str) -> &str {
+    match handle.char_indices().nth(crate::accounts::handle::MAX_LEN) {
+        Some((end, _)) => &handle[..end],
+        None => handle,
+    }
+}
+
+fn attempts_limited(wait: u64) -> AppError {
+    AppError::TooMany {
+        message: RECOVERY_LIMITED.into(),
+        retry_after: wait,
     }
 }
 

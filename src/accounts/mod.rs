@@ -4,5 +4,6 @@
 pub mod auth;
 pub mod directory;
 pub mod handle;
+pub mod hash_pool;
 pub mod password;
 pub mod service;

@@ -1,7 +1,8 @@
 //! Password hashing: scrypt PHC strings for new hashes, SillyTavern's
 //! legacy format for imported ones, NFC normalisation, constant-time
 //! comparison, and a semaphore so a login storm cannot starve the server or
-//! exhaust memory (each hash takes 128·N·r bytes).
+//! exhaust memory (each hash takes 128·N·r bytes), with hashes run on a
+//! fixed thread per slot.
 
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ use scrypt::{Params, Scrypt};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
+
+use crate::accounts::hash_pool::HashPool;
 
 /// A stored password in one of the two schemes.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +55,12 @@ pub struct Hasher {
     /// against for unknown handles so they take as long as known ones.
     /// Made on first use, so start-up does not pay for a hash.
     dummy: Arc<std::sync::OnceLock<String>>,
+    /// One thread per slot (see hash_pool for why not the blocking pool).
+    pool: Arc<HashPool>,
+}
+
+fn pool_failed() -> HashError {
+    HashError::Failed("the hashing thread stopped".into())
 }
 
 impl Hasher {
@@ -60,6 +69,7 @@ impl Hasher {
         Ok(Hasher {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            pool: Arc::new(HashPool::new(concurrency.max(1))),
             dummy: Arc::new(std::sync::OnceLock::new()),
         })
     }
@@ -101,20 +111,22 @@ impl Hasher {
         let pw = password.to_string();
         let stored = stored.map(owned);
         let (dummy, params) = (self.dummy.clone(), self.params);
-        let ok = tokio::task::spawn_blocking(move || match stored {
-            Some(stored) => verify_owned(&pw, &stored),
-            None => {
-                // Same work as a real check, so an unknown handle takes as long.
-                let stored = dummy.get_or_init(|| {
-                    let random: [u8; 16] = rand::random();
-                    hash_with(&params, &hex::encode(random)).unwrap_or_default()
-                });
-                verify_owned(&pw, &OwnedStored::Phc(stored.clone()));
-                false
-            }
-        })
-        .await
-        .map_err(|e| HashError::Failed(e.to_string()))?;
+        let ok = self
+            .pool
+            .run(move || match stored {
+                Some(stored) => verify_owned(&pw, &stored),
+                None => {
+                    // Same work as a real check, so an unknown handle takes as long.
+                    let stored = dummy.get_or_init(|| {
+                        let random: [u8; 16] = rand::random();
+                        hash_with(&params, &hex::encode(random)).unwrap_or_default()
+                    });
+                    verify_owned(&pw, &OwnedStored::Phc(stored.clone()));
+                    false
+                }
+            })
+            .await
+            .ok_or_else(pool_failed)?;
         after(ok);
         Ok(Ok(ok))
     }
@@ -152,9 +164,7 @@ impl Hasher {
             .acquire()
             .await
             .map_err(|e| HashError::Failed(e.to_string()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))
+        self.pool.run(f).await.ok_or_else(pool_failed)
     }
 }
 

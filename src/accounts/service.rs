@@ -331,25 +331,8 @@ impl App {
             return Err(AppError::forbidden(USER_DISABLED));
         }
         if !actor.admin {
-            if let Some(stored) = user.password.as_deref() {
-                let ok = match old {
-                    Some(old) => {
-                        self.hasher
-                            .verify(
-                                old,
-                                crate::accounts::password::Stored::from_columns(
-                                    stored,
-                                    user.legacy_salt.as_deref(),
-                                ),
-                            )
-                            .await?
-                    }
-                    None => false,
-                };
-                if !ok {
-                    return Err(AppError::forbidden(INCORRECT_PASSWORD));
-                }
-            }
+            self.confirm_password(&user, old, AppError::forbidden(INCORRECT_PASSWORD))
+                .await?;
         }
         self.store_password(target, new).await?;
         let own = actor.handle.as_deref() == Some(target);
@@ -419,6 +402,7 @@ impl App {
     pub async fn clear_limits_of(&self, target: &str) -> Result<(), AppError> {
         self.limits.login_account.clear(&target.to_string());
         self.limits.reset_account.clear(&target.to_string());
+        self.limits.password_account.clear(&target.to_string());
         let h = target.to_string();
         self.store.run(move |c| store::guards::clear(c, &h)).await?;
         Ok(())
