@@ -387,10 +387,13 @@ impl App {
         }
         self.store_password(&user.handle, new_password).await?;
         self.sessions.revoke_user(&user.handle, None).await?;
+        // The login that follows must work (SPEC §6): the account's count
+        // and this address's per-minute one (a success clears it, as a
+        // login's does) go; the hourly count stays.
         if let Some(ip) = actor.ip.map(crate::app::limit_key) {
             self.limits.recovery_ip.clear(&ip);
+            self.limits.login_ip.clear(&ip);
         }
-        // The login that follows must work (SPEC §6).
         self.limits.login_account.clear(&user.handle);
         self.audit(actor, "recovery.success", Some(&user.handle), None)
             .await;

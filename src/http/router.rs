@@ -60,7 +60,7 @@ async fn route(app: Arc<App>, mut req: Req) -> Result<Response, AppError> {
             Ok(()) => post_route(&mut ctx, &path).await,
             Err(e) => Err(e),
         },
-        Ok(()) => Ok(not_found()),
+        Ok(()) => Ok(not_found(&ctx.req)),
     };
     // Whatever the outcome, unread body first, then the answer with any
     // cookie a login on the way set (SSO, basic auth).
@@ -76,8 +76,19 @@ fn with_cookies(mut resp: Response, cookies: Vec<String>) -> Response {
     resp
 }
 
-fn not_found() -> Response {
-    let mut r = reply::json(&serde_json::json!({ "error": "Not found" }));
+/// 404: a page for a browser's navigation (it would show raw JSON
+/// otherwise), JSON for everything else, API calls above all.
+fn not_found(req: &crate::http::request::Req) -> Response {
+    let navigation = req.method == Method::GET
+        && !req.path.starts_with("/api/")
+        && req
+            .header("accept")
+            .is_some_and(|a| a.contains("text/html"));
+    let mut r = if navigation {
+        assets::page("404.html")
+    } else {
+        reply::json(&serde_json::json!({ "error": "Not found" }))
+    };
     *r.status_mut() = StatusCode::NOT_FOUND;
     r
 }
@@ -94,13 +105,16 @@ async fn get_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
             Ok(reply::no_content())
         }
         "/api/users/me" => users::me(ctx),
-        _ => Ok(files::serve(ctx, path).await?.unwrap_or_else(not_found)),
+        _ => match files::serve(ctx, path).await? {
+            Some(resp) => Ok(resp),
+            None => Ok(not_found(&ctx.req)),
+        },
     }
 }
 
 async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
     let Some(rest) = path.strip_prefix("/api/") else {
-        return Ok(not_found());
+        return Ok(not_found(&ctx.req));
     };
     match rest {
         // Public.
@@ -140,6 +154,6 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "app/log" => app_admin::log(ctx).await,
         "app/stop" => app_admin::stop(ctx).await,
         "app/restart" => app_admin::restart(ctx).await,
-        _ => Ok(not_found()),
+        _ => Ok(not_found(&ctx.req)),
     }
 }

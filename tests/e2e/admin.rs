@@ -250,6 +250,7 @@ async fn admin_deletes_accounts_and_reads_the_audit_log() {
         b.prop(&t("admin-delete-purge"), "checked").await,
         json!(true)
     );
+    b.fill(&t("admin-delete-handle"), "alice").await;
     let before = b.seq().await;
     b.click(&t("confirm-ok")).await;
     let st = b.status_after(before).await;
@@ -316,6 +317,65 @@ async fn non_admin_sees_no_admin_panel() {
     assert_eq!(admin_bits, json!(0));
     assert!(!b.text("main").await.contains("Audit log"));
     b.shot_test().await;
+    b.close().await;
+    s.stop().await;
+}
+
+/// The element that has the keyboard focus, by its data-test name.
+async fn focused(b: &Browser) -> Value {
+    b.js("return document.activeElement?.dataset?.test ?? null;")
+        .await
+}
+
+/// Presses Enter on whatever has the focus, as a user at the keyboard does.
+async fn press_enter(b: &Browser) {
+    b.find(":focus").await.send_keys("\u{e007}").await.unwrap();
+}
+
+/// Issue 14, point 2: destructive dialogs open with the focus on Cancel,
+/// Enter never confirms a delete, and deleting the data too asks for the
+/// handle typed out under a button that says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destructive_dialogs_are_safe() {
+    let (s, b) = admin_session("destructive_dialogs_are_safe").await;
+    b.click(&in_row("bob", "admin-delete")).await;
+    b.wait_dialog("admin-delete").await;
+    assert_eq!(focused(&b).await, json!("confirm-cancel"));
+    // Enter, Enter: the first cancels; nothing is deleted.
+    let before = b.seq().await;
+    press_enter(&b).await;
+    assert_eq!(b.status_after(before).await.text, "bob was not deleted.");
+    assert!(s.app.find_user("bob").await.unwrap().is_some());
+
+    // Enter in the purge box does not confirm either.
+    b.click(&in_row("bob", "admin-delete")).await;
+    b.wait_dialog("admin-delete").await;
+    b.click(&t("admin-delete-purge")).await;
+    assert_eq!(focused(&b).await, json!("admin-delete-purge"));
+    press_enter(&b).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(b.visible(&t("confirm-dialog")).await, "still open");
+    assert!(s.app.find_user("bob").await.unwrap().is_some());
+    assert_eq!(b.text(&t("confirm-ok")).await, "Delete account and data");
+    // Without the handle typed out the dialog stays open and says why.
+    b.click(&t("confirm-ok")).await;
+    b.wait_visible(&t("dialog-error")).await;
+    assert_eq!(
+        b.text(&t("dialog-error")).await,
+        "Type bob exactly to delete their data too."
+    );
+    b.fill(&t("admin-delete-handle"), "bo").await;
+    press_enter(&b).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(s.app.find_user("bob").await.unwrap().is_some());
+    b.fill(&t("admin-delete-handle"), "bob").await;
+    let before = b.seq().await;
+    b.click(&t("confirm-ok")).await;
+    assert_eq!(
+        b.status_after(before).await.text,
+        "bob and their data were deleted."
+    );
+    assert!(!s.user_dir("bob").exists());
     b.close().await;
     s.stop().await;
 }

@@ -250,3 +250,121 @@ async fn the_next_parameter_never_leaves_the_site() {
     b.close().await;
     s.stop().await;
 }
+
+/// Issue 14, point 1: a recovery ends the lockout it was needed for. Seven
+/// wrong passwords lock the account and this address out; the recovery
+/// then sets a new password and the automatic login after it gets in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_ends_the_lockout() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let b = Browser::start("recovery_ends_the_lockout", &s.base).await;
+    b.goto("/login").await;
+    b.wait_login_page().await;
+    b.click(&card("alice")).await;
+    let mut limited = false;
+    for i in 0..7 {
+        b.fill(&t("login-password"), &format!("guess-{i}")).await;
+        let st = b.act(&t("login-submit")).await;
+        assert_eq!(st.kind, "error");
+        limited = st.text.starts_with("Too many attempts");
+    }
+    assert!(limited, "seven wrong passwords end in the limit");
+    b.click(&t("forgot-link")).await;
+    b.wait_visible(&t("recover-handle")).await;
+    let st = b.act(&t("recover-request")).await;
+    assert_eq!(st.kind, "ok", "{st:?}");
+    let code = s.last_code("Password recovery code:", "alice");
+    b.fill(&t("recover-code"), &code).await;
+    b.fill(&t("recover-new-password"), "pw-new").await;
+    b.click(&t("recover-submit")).await;
+    b.wait_view("home").await;
+    assert_eq!(b.me().await["handle"], "alice");
+    b.close().await;
+    s.stop().await;
+}
+
+/// Issue 14, point 7: in discreet mode a disabled handle answers as an
+/// unknown one does, in the login form and in recovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discreet_mode_reveals_nothing() {
+    let s = Server::start_with(|c| c.enable_discreet_login = true).await;
+    s.create_user("carol", Some("pw-carol"), false).await;
+    s.app
+        .set_enabled(&innkeeper::app::Actor::console(), "carol", false)
+        .await
+        .unwrap();
+    let b = Browser::start("discreet_mode_reveals_nothing", &s.base).await;
+    let mut seen = Vec::new();
+    for handle in ["carol", "nobody"] {
+        b.goto("/login").await;
+        b.wait_login_page().await;
+        b.fill(&t("discreet-handle"), handle).await;
+        // The right password of the disabled account changes nothing.
+        b.fill(&t("login-password"), "pw-carol").await;
+        let login = b.act(&t("login-submit")).await;
+        b.click(&t("forgot-link")).await;
+        b.wait_visible(&t("recover-handle")).await;
+        b.fill(&t("recover-handle"), handle).await;
+        let request = b.act(&t("recover-request")).await;
+        b.fill(&t("recover-code"), "0000").await;
+        b.fill(&t("recover-new-password"), "x").await;
+        let submit = b.act(&t("recover-submit")).await;
+        seen.push((
+            handle,
+            (login.kind, login.text),
+            (request.kind, request.text),
+            (submit.kind, submit.text),
+        ));
+    }
+    assert_eq!(
+        (&seen[0].1, &seen[0].2, &seen[0].3),
+        (&seen[1].1, &seen[1].2, &seen[1].3),
+        "{seen:?}"
+    );
+    assert_eq!(seen[0].1 .1, "Incorrect credentials");
+    assert!(s.console_lines().is_empty(), "{:?}", s.console_lines());
+    b.close().await;
+    s.stop().await;
+}
+
+/// Issue 14, point 10: a browser that navigates to an address that does
+/// not exist gets a page with a way back; API calls still get JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_pages_answer_with_a_page() {
+    let s = Server::start().await;
+    let b = Browser::start("unknown_pages_answer_with_a_page", &s.base).await;
+    b.goto("/no/such/page").await;
+    b.wait_visible(&t("not-found")).await;
+    assert_eq!(
+        b.js("return document.title;").await,
+        json!("Page not found · Innkeeper")
+    );
+    b.click(&t("not-found-home")).await;
+    b.wait_view("home").await;
+    let http = reqwest::Client::new();
+    let page = http
+        .get(s.url("/no/such/page"))
+        .header("Accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let api = http
+        .get(s.url("/api/no-such-route"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404);
+    assert_eq!(
+        api.json::<serde_json::Value>().await.unwrap(),
+        json!({ "error": "Not found" })
+    );
+    b.close().await;
+    s.stop().await;
+}

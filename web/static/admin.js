@@ -9,7 +9,7 @@
  */
 
 import { api } from './api.js';
-import { h, field, checkbox, setError } from './dom.js';
+import { h, uid, field, checkbox, setError } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage } from './avatar.js';
 import { act, setBusy, showStatus, describeError } from './status.js';
@@ -267,17 +267,36 @@ function createUsersCard(ctx, { afterChange }) {
   async function deleteUser(btn, user) {
     const purge = checkbox('Also delete their data folder (characters, chats, settings…). This cannot be undone.',
       { test: 'admin-delete-purge' });
-    const ok = await confirmDialog({
+    // Deleting the data too asks for the handle typed out, so no stray
+    // click or key press wipes a folder.
+    const typed = h('input', {
+      type: 'text', id: uid('delete-handle'), test: 'admin-delete-handle',
+      autocomplete: 'off', spellcheck: 'false',
+    });
+    const typedField = h('div', { class: 'field', hidden: true },
+      h('label', { for: typed.id }, `Type ${user.handle} to delete the account and its data`),
+      typed);
+    const pending = confirmDialog({
       title: `Delete ${user.name || user.handle}?`,
       message: h('div', {},
         h('p', {}, `The account ${user.handle} is removed and logged out everywhere.`),
         h('p', {}, `Unless you tick the box below, their data folder (${user.handle}/ in the data root) is `
           + `kept, and it is used again if an account with the handle "${user.handle}" is created later.`),
-        purge.el),
+        purge.el,
+        typedField),
       okLabel: 'Delete account',
       danger: true,
       test: 'admin-delete',
+      validate: () => (purge.input.checked && typed.value.trim() !== user.handle
+        ? `Type ${user.handle} exactly to delete their data too.`
+        : undefined),
     });
+    const okButton = document.querySelector('dialog[data-dialog="admin-delete"] [data-test="confirm-ok"]');
+    purge.input.addEventListener('change', () => {
+      typedField.hidden = !purge.input.checked;
+      if (okButton) okButton.textContent = purge.input.checked ? 'Delete account and data' : 'Delete account';
+    });
+    const ok = await pending;
     if (!ok) {
       showStatus(`${user.handle} was not deleted.`, 'info');
       return;

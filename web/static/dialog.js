@@ -20,7 +20,8 @@ let current = null;
  * @param {string|Node|Array<string|Node>} [options.body] content under the title
  * @param {string} [options.okLabel]
  * @param {string} [options.cancelLabel]
- * @param {boolean} [options.danger] red confirm button, focus starts on Cancel
+ * @param {boolean} [options.danger] red confirm button; focus starts on Cancel
+ *   and Enter in a field never confirms (only the button itself does)
  * @param {() => string|void} [options.validate] returns an error text to keep it open
  * @param {string} [options.test] extra data-test name for the dialog box (`data-dialog`)
  */
@@ -90,6 +91,15 @@ export function openDialog({
       finish(true);
     });
     cancel.addEventListener('click', () => finish(false));
+    if (danger) {
+      // Enter in a field (a checkbox, a text box) would submit the form:
+      // a destructive action is confirmed only by its own button.
+      form.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter' && !(event.target instanceof HTMLButtonElement)) {
+          event.preventDefault();
+        }
+      });
+    }
     dialog.addEventListener('cancel', (event) => {
       event.preventDefault();
       finish(false);
@@ -98,13 +108,15 @@ export function openDialog({
 
     document.body.append(dialog);
     dialog.showModal();
-    const firstInput = dialog.querySelector('input, textarea, select');
+    const firstInput = danger ? null : dialog.querySelector('input, textarea, select');
     (firstInput ?? (danger ? cancel : ok)).focus();
   });
 }
 
 /** A yes/no question; `message` may be text or nodes. */
-export function confirmDialog({ title, message, okLabel = 'Confirm', danger = false, test }) {
+export function confirmDialog({
+  title, message, okLabel = 'Confirm', danger = false, test, validate,
+}) {
   const body = typeof message === 'string' ? h('p', {}, message) : message;
-  return openDialog({ title, body, okLabel, danger, test });
+  return openDialog({ title, body, okLabel, danger, test, validate });
 }
