@@ -9,8 +9,8 @@ use crate::error::AppError;
 #[derive(Debug, Default)]
 pub struct Verdict {
     pub warnings: Vec<String>,
-    /// Warnings that must not be missed (unsafe setups started anyway,
-    /// admins without a password): logged as errors.
+    /// Warnings that must not be missed (unsafe setups started anyway
+    /// beyond loopback with `securityOverride`): logged as errors.
     pub loud: Vec<String>,
     /// Reasons to refuse to start (empty: start).
     pub refusals: Vec<String>,
@@ -55,14 +55,16 @@ pub async fn check(app: &App) -> Result<Verdict, AppError> {
     }
     if c.listen && !c.security_override {
         v.refusals = problems;
+    } else if c.listen {
+        v.loud.extend(
+            problems
+                .into_iter()
+                .map(|p| format!("securityOverride is on, starting anyway: {p}")),
+        );
     } else {
-        let prefix = if c.listen {
-            "securityOverride is on, starting anyway: "
-        } else {
-            ""
-        };
-        v.loud
-            .extend(problems.into_iter().map(|p| format!("{prefix}{p}")));
+        // On loopback these are warnings only (SPEC §9), so the first start
+        // on the defaults is not an error; they come first, the loudest.
+        v.warnings.splice(0..0, problems);
     }
     Ok(v)
 }

@@ -53,14 +53,16 @@ async fn first_start_in_an_empty_folder_uses_the_embedded_defaults() {
             "{folder}"
         );
     }
-    // On loopback an admin without a password is a warning, the loudest kind.
+    // On loopback an admin without a password is a warning (SPEC §9): the
+    // normal first start prints no error.
     let out = child.output();
     assert!(
         out.lines()
-            .any(|l| l.contains("ERROR")
+            .any(|l| l.contains("WARN")
                 && l.contains("admin account 'default-user' has no password")),
         "{out}"
     );
+    assert!(!out.contains("ERROR"), "{out}");
     assert!(stop(child).success(), "SIGTERM exits 0");
 }
 

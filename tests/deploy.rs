@@ -523,3 +523,30 @@ fn console_backup_and_restore() {
     let out = run(&["--data-root", "copy", "user", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("gil"));
 }
+
+/// SPEC §9 and issue 14, point 8: on loopback an admin without a password
+/// is a warning (the normal first start), never an error; beyond loopback
+/// it refuses the start, or with `securityOverride` is an error.
+#[tokio::test]
+async fn a_passwordless_admin_is_a_warning_on_loopback_only() {
+    let s = Server::start().await;
+    let v = innkeeper::safety::check(&s.app).await.unwrap();
+    assert!(v.loud.is_empty() && v.refusals.is_empty(), "{v:?}");
+    assert!(
+        v.warnings[0].contains("admin account 'default-user' has no password"),
+        "{v:?}"
+    );
+    s.stop().await;
+    let s = Server::start_with(|c| c.listen = true).await;
+    let v = innkeeper::safety::check(&s.app).await.unwrap();
+    assert!(v.refusals[0].contains("has no password"), "{v:?}");
+    s.stop().await;
+    let s = Server::start_with(|c| {
+        c.listen = true;
+        c.security_override = true;
+    })
+    .await;
+    let v = innkeeper::safety::check(&s.app).await.unwrap();
+    assert!(v.loud[0].contains("has no password"), "{v:?}");
+    s.stop().await;
+}

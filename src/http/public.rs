@@ -144,21 +144,32 @@ pub async fn login_page(ctx: &mut Ctx) -> Result<Response, AppError> {
     if !ctx.app.config.enable_user_accounts {
         return Ok(reply::redirect("/"));
     }
-    if ctx.user.is_none() && !ctx.app.config.enable_discreet_login {
-        let users = ctx.app.users().await?.list.clone();
-        let enabled: Vec<_> = users.iter().filter(|u| u.enabled).collect();
-        if let [only] = enabled.as_slice() {
-            if only.password.is_none() {
-                let handle = only.handle.clone();
-                ctx.start_session(&handle, Proof::Password(None)).await?;
-                ctx.app
-                    .audit(&ctx.actor_as(&handle), "login.auto", Some(&handle), None)
-                    .await;
-                return Ok(reply::redirect("/"));
-            }
+    if ctx.user.is_none() {
+        if let Some(handle) = auto_login_handle(ctx).await? {
+            ctx.start_session(&handle, Proof::Password(None)).await?;
+            ctx.app
+                .audit(&ctx.actor_as(&handle), "login.auto", Some(&handle), None)
+                .await;
+            return Ok(reply::redirect("/"));
         }
     }
     Ok(assets::page("login.html"))
+}
+
+/// The account the login page logs anyone in as: the only enabled one,
+/// when it has no password (and the login screen is not discreet). Then
+/// logging out is pointless, and the UI does not offer it.
+async fn auto_login_handle(ctx: &Ctx) -> Result<Option<String>, AppError> {
+    let c = &ctx.app.config;
+    if !c.enable_user_accounts || c.enable_discreet_login {
+        return Ok(None);
+    }
+    let users = ctx.app.users().await?;
+    let mut enabled = users.list.iter().filter(|u| u.enabled);
+    Ok(match (enabled.next(), enabled.next()) {
+        (Some(only), None) if only.password.is_none() => Some(only.handle.clone()),
+        _ => None,
+    })
 }
 
 impl Ctx {
@@ -184,9 +195,10 @@ pub fn csrf_token(ctx: &mut Ctx) -> Response {
 }
 
 /// `GET /api/server-info`: what the UI needs to know before login.
-pub fn server_info(ctx: &Ctx) -> Response {
+pub async fn server_info(ctx: &Ctx) -> Result<Response, AppError> {
     let c = &ctx.app.config;
-    reply::json(&json!({
+    let auto_login = auto_login_handle(ctx).await?.is_some();
+    Ok(reply::json(&json!({
         "accounts": c.enable_user_accounts,
         "discreet": c.enable_discreet_login,
         "version": env!("CARGO_PKG_VERSION"),
@@ -194,7 +206,8 @@ pub fn server_info(ctx: &Ctx) -> Response {
         "ssoLogoutUrl": c.sso.logout_url,
         "fullBackup": c.backups.allow_full_data_backup,
         "app": ctx.app.hosting().is_some(),
-    }))
+        "autoLogin": auto_login,
+    })))
 }
 
 /// `POST /api/users/list`: enabled users, oldest first; 204 in discreet mode.

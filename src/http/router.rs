@@ -99,7 +99,7 @@ async fn get_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "/innkeeper" | "/innkeeper/" => public::home(ctx),
         "/login" => public::login_page(ctx).await,
         "/csrf-token" => Ok(public::csrf_token(ctx)),
-        "/api/server-info" => Ok(public::server_info(ctx)),
+        "/api/server-info" => public::server_info(ctx).await,
         "/api/ping" => {
             ctx.require_user()?;
             Ok(reply::no_content())

@@ -368,3 +368,43 @@ async fn unknown_pages_answer_with_a_page() {
     b.close().await;
     s.stop().await;
 }
+
+/// Issue 14, point 8: the first run on the defaults. The lone admin has no
+/// password: a banner says what that means and leads to setting one;
+/// "Log out" is not offered while the login page would log straight back
+/// in, and is once a password is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_is_friendly() {
+    let s = Server::start().await;
+    let b = Browser::start("first_run_is_friendly", &s.base).await;
+    b.goto("/login").await;
+    b.wait_view("home").await;
+    assert!(b.visible(&t("no-password-banner")).await);
+    assert_eq!(b.count(&t("logout")).await, 0, "nothing to log out of");
+    b.open_view("account").await;
+    assert_eq!(b.count(&t("account-logout")).await, 0);
+    b.click(&t("no-password-set")).await;
+    b.wait_view("account").await;
+    b.wait_for(
+        "the new password field focused",
+        "return document.activeElement?.dataset?.test === 'password-new';",
+    )
+    .await;
+    b.fill(&t("password-new"), "first-pw").await;
+    b.act_ok(&t("password-save")).await;
+    b.wait_for(
+        "the banner gone",
+        "return !document.querySelector('[data-test=\"no-password-banner\"]');",
+    )
+    .await;
+    b.goto("/innkeeper/").await;
+    b.wait_view("home").await;
+    assert_eq!(
+        b.count(&t("logout")).await,
+        1,
+        "a password makes log out useful"
+    );
+    assert_eq!(b.count(&t("no-password-banner")).await, 0);
+    b.close().await;
+    s.stop().await;
+}

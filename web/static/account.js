@@ -531,7 +531,7 @@ export function createAccountView(ctx) {
   const { el, heading, body } = viewFrame('account', 'Account',
     'Your profile, password, settings snapshots and backups.');
 
-  if (ctx.accounts) {
+  if (ctx.accounts && !ctx.info.autoLogin) {
     const logout = button('Log out', { test: 'account-logout', iconName: 'logout' });
     logout.addEventListener('click', () => ctx.logout(logout));
     heading.after(h('div', { class: 'view-header-actions' }, logout));

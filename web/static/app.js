@@ -89,7 +89,9 @@ function renderUserBox() {
     h('span', { class: 'user-chip-name', test: 'header-name' }, me.name || me.handle),
     me.admin && ctx.accounts ? h('span', { class: 'badge', test: 'header-role' }, 'admin') : null);
   const parts = [chip];
-  if (ctx.accounts) {
+  // With one account and no password, the login page logs straight back
+  // in: a "Log out" button would do nothing.
+  if (ctx.accounts && !ctx.info.autoLogin) {
     const button = h('button', { type: 'button', class: 'btn btn-ghost', test: 'logout' },
       icon('logout'), h('span', { class: 'label-wide' }, 'Log out'));
     button.setAttribute('aria-label', 'Log out');
@@ -155,6 +157,26 @@ async function checkSession() {
   document.body.prepend(banner);
 }
 
+/** An admin without a password: say what it means and offer to set one. */
+function renderPasswordBanner() {
+  if (!ctx.accounts || !ctx.me.admin || ctx.me.password) return;
+  const set = h('button', { type: 'button', class: 'btn btn-primary', test: 'no-password-set' },
+    icon('lock'), 'Set a password');
+  const banner = h('div', { class: 'banner banner-warning', test: 'no-password-banner', role: 'status' },
+    icon('warning'),
+    h('span', {}, 'Your admin account has no password: anyone who can reach this server can use it '
+      + 'and manage every account.'),
+    set);
+  set.addEventListener('click', () => {
+    location.hash = '#account';
+    requestAnimationFrame(() => document.querySelector('[data-test="password-new"]')?.focus());
+  });
+  ctx.on('me', () => {
+    if (ctx.me.password) banner.remove();
+  });
+  main.prepend(banner);
+}
+
 function renderFooter() {
   const parts = [];
   if (ctx.info.version) parts.push(h('span', { test: 'server-version' }, `Innkeeper ${ctx.info.version}`));
@@ -199,6 +221,7 @@ async function boot() {
     views.account = createAccountView(ctx);
     if (me.admin) views.admin = createAdminView(ctx);
     main.replaceChildren(...Object.values(views).map((v) => v.el));
+    renderPasswordBanner();
 
     window.addEventListener('hashchange', () => route());
     await route({ focus: false });
