@@ -57,8 +57,41 @@ pub fn hash_id(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
+/// Why a session ended: told to the browser that still holds its cookie,
+/// so the page can say so instead of a bare "session ended".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    LoggedOut,
+    PasswordChanged,
+    Disabled,
+    Deleted,
+    Expired,
+    /// The account logged in more than the per-account cap of sessions:
+    /// the oldest ended.
+    TooMany,
+}
+
+impl EndReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            EndReason::LoggedOut => "logged_out",
+            EndReason::PasswordChanged => "password_changed",
+            EndReason::Disabled => "disabled",
+            EndReason::Deleted => "deleted",
+            EndReason::Expired => "expired",
+            EndReason::TooMany => "too_many_sessions",
+        }
+    }
+}
+
+/// How long, and for how many sessions at most, the reason is kept.
+const ENDED_KEEP_MS: i64 = 24 * 3600 * 1000;
+const ENDED_MAX: usize = 10_000;
+
 pub struct Sessions {
     map: RwLock<HashMap<String, Arc<Entry>>>,
+    /// Recently ended sessions (by id hash): why, and when.
+    ended: std::sync::Mutex<HashMap<String, (EndReason, i64)>>,
     /// Bumped by every revocation, so a lookup that read the database
     /// before a revocation does not bring the session back into memory.
     revocations: std::sync::atomic::AtomicU64,
@@ -76,6 +109,7 @@ impl Sessions {
     pub fn new(store: Store, clock: Clock, session_timeout: i64) -> Sessions {
         Sessions {
             map: RwLock::new(HashMap::new()),
+            ended: std::sync::Mutex::new(HashMap::new()),
             revocations: std::sync::atomic::AtomicU64::new(0),
             anon_key: rand::random(),
             store,
@@ -108,7 +142,7 @@ impl Sessions {
             },
         };
         if self.expired(entry.last_seen.load(Ordering::Relaxed), now) {
-            self.revoke(&id_hash).await?;
+            self.revoke(&id_hash, EndReason::Expired).await?;
             return Ok(None);
         }
         entry.last_seen.fetch_max(now, Ordering::Relaxed);
@@ -227,15 +261,18 @@ impl Sessions {
         if !stored {
             return Ok(None);
         }
-        let mut map = self.write_map();
-        for old in &ended {
-            map.remove(old);
+        {
+            let mut map = self.write_map();
+            for old in &ended {
+                map.remove(old);
+            }
+            map.insert(id_hash.clone(), entry.clone());
         }
-        map.insert(id_hash.clone(), entry.clone());
+        self.note_ended(ended, EndReason::TooMany);
         Ok(Some((id, Session { id_hash, entry })))
     }
 
-    pub async fn revoke(&self, id_hash: &str) -> Result<(), StoreError> {
+    pub async fn revoke(&self, id_hash: &str, reason: EndReason) -> Result<(), StoreError> {
         {
             let mut map = self.write_map();
             self.revocations.fetch_add(1, Ordering::AcqRel);
@@ -243,21 +280,73 @@ impl Sessions {
         }
         let key = id_hash.to_string();
         self.store.run(move |c| rows::delete(c, &key)).await?;
+        self.note_ended([id_hash.to_string()], reason);
         Ok(())
     }
 
     /// Ends every session of `handle` except `keep`.
-    pub async fn revoke_user(&self, handle: &str, keep: Option<&str>) -> Result<(), StoreError> {
+    pub async fn revoke_user(
+        &self,
+        handle: &str,
+        keep: Option<&str>,
+        reason: EndReason,
+    ) -> Result<(), StoreError> {
+        let mut ended = Vec::new();
         {
             let mut map = self.write_map();
             self.revocations.fetch_add(1, Ordering::AcqRel);
-            map.retain(|k, e| e.handle.as_deref() != Some(handle) || Some(k.as_str()) == keep);
+            map.retain(|k, e| {
+                let stays = e.handle.as_deref() != Some(handle) || Some(k.as_str()) == keep;
+                if !stays {
+                    ended.push(k.clone());
+                }
+                stays
+            });
         }
         let (h, k) = (handle.to_string(), keep.map(str::to_string));
-        self.store
-            .run(move |c| rows::delete_for_user(c, &h, k.as_deref()))
-            .await?;
+        ended.extend(
+            self.store
+                .run(move |c| rows::delete_for_user(c, &h, k.as_deref()))
+                .await?,
+        );
+        self.note_ended(ended, reason);
         Ok(())
+    }
+
+    /// Why the session of cookie value `id` ended, if it ended lately.
+    pub fn ended_reason(&self, id: &str) -> Option<EndReason> {
+        if id.len() > 256 {
+            return None;
+        }
+        let now = self.clock.now_ms();
+        self.ended_map()
+            .get(&hash_id(id))
+            .filter(|(_, at)| now - at < ENDED_KEEP_MS)
+            .map(|(reason, _)| *reason)
+    }
+
+    /// Lets the anonymous session `id` that replaced an ended one answer
+    /// why that one ended.
+    pub fn pass_on_ended(&self, id: &str, reason: EndReason) {
+        self.note_ended([hash_id(id)], reason);
+    }
+
+    fn note_ended(&self, hashes: impl IntoIterator<Item = String>, reason: EndReason) {
+        let now = self.clock.now_ms();
+        let mut map = self.ended_map();
+        for h in hashes {
+            if map.len() >= ENDED_MAX {
+                map.retain(|_, (_, at)| now - *at < ENDED_KEEP_MS);
+                if map.len() >= ENDED_MAX {
+                    return;
+                }
+            }
+            map.insert(h, (reason, now));
+        }
+    }
+
+    fn ended_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (EndReason, i64)>> {
+        self.ended.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Drops cached sessions that the database no longer has (revoked by a
@@ -280,6 +369,7 @@ impl Sessions {
         let now = self.clock.now_ms();
         let cutoff = now - t;
         let mut fresh = Vec::new();
+        let mut idle = Vec::new();
         self.write_map().retain(|k, e| {
             let seen = e.last_seen.load(Ordering::Relaxed);
             let written = e.written_seen.load(Ordering::Relaxed);
@@ -289,8 +379,12 @@ impl Sessions {
                 e.written_seen.store(seen, Ordering::Relaxed);
                 fresh.push((k.clone(), seen));
             }
+            if seen <= cutoff {
+                idle.push(k.clone());
+            }
             seen > cutoff
         });
+        self.note_ended(idle, EndReason::Expired);
         self.store
             .run(move |c| {
                 let tx = c.transaction()?;

@@ -207,3 +207,70 @@ async fn an_account_keeps_at_most_fifty_sessions_the_oldest_end_first() {
     }
     s.stop().await;
 }
+
+/// Why a session ended is told to the browser that still holds its cookie
+/// (`GET /api/ping` → 403 with `sessionEnded`), for each way one ends.
+#[tokio::test]
+async fn a_browser_learns_why_its_session_ended() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    s.create_user("boss", Some("pw-boss"), true).await;
+    let ended = |cookie: String| {
+        let base = s.base.clone();
+        async move {
+            let resp = reqwest::Client::new()
+                .get(format!("{base}/api/ping"))
+                .header("Cookie", format!("innkeeper_sid={cookie}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 403);
+            resp.json::<serde_json::Value>().await.unwrap()["sessionEnded"].clone()
+        }
+    };
+    let (mut c, cookie) = s.login_with_cookie("alice", "pw-alice").await;
+    let (status, _) = c.post("/api/users/logout", serde_json::json!({})).await;
+    assert_eq!(status, 204);
+    assert_eq!(ended(cookie).await, "logged_out");
+
+    let (_, cookie) = s.login_with_cookie("alice", "pw-alice").await;
+    let mut admin = s.login("boss", "pw-boss").await;
+    let (status, _) = admin
+        .post(
+            "/api/users/change-password",
+            serde_json::json!({ "handle": "alice", "newPassword": "pw-2" }),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(ended(cookie).await, "password_changed");
+
+    let (_, cookie) = s.login_with_cookie("alice", "pw-2").await;
+    let (status, _) = admin
+        .post(
+            "/api/users/disable",
+            serde_json::json!({ "handle": "alice" }),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(ended(cookie).await, "disabled");
+    let (status, _) = admin
+        .post(
+            "/api/users/enable",
+            serde_json::json!({ "handle": "alice" }),
+        )
+        .await;
+    assert_eq!(status, 204);
+
+    let (_, cookie) = s.login_with_cookie("alice", "pw-2").await;
+    let (status, _) = admin
+        .post(
+            "/api/users/delete",
+            serde_json::json!({ "handle": "alice" }),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(ended(cookie).await, "deleted");
+    // A cookie that never was a session gets no reason.
+    assert_eq!(ended("f".repeat(64)).await, serde_json::Value::Null);
+    s.stop().await;
+}

@@ -13,6 +13,7 @@ use crate::error::{
 use crate::fields;
 use crate::hooks::EventKind;
 use crate::limits::Limiter;
+use crate::sessions::EndReason;
 use crate::store::{self, guards::Guard, sessions::Proof, users::UserRow};
 use crate::userdata::layout;
 
@@ -386,7 +387,9 @@ impl App {
             return Err(AppError::forbidden(INCORRECT_CODE));
         }
         self.store_password(&user.handle, new_password).await?;
-        self.sessions.revoke_user(&user.handle, None).await?;
+        self.sessions
+            .revoke_user(&user.handle, None, EndReason::PasswordChanged)
+            .await?;
         // The login that follows must work (SPEC §6): the account's count
         // and this address's per-minute one (a success clears it, as a
         // login's does) go; the hourly count stays.

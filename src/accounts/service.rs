@@ -10,6 +10,7 @@ use crate::app::{Actor, App};
 use crate::error::{AppError, INCORRECT_PASSWORD, USER_DISABLED};
 use crate::fields;
 use crate::hooks::EventKind;
+use crate::sessions::EndReason;
 use crate::store::{self, users::UserRow};
 use crate::userdata::layout;
 
@@ -181,7 +182,9 @@ impl App {
         )
         .await?;
         let lifecycle = self.account_lock.lock().await;
-        self.sessions.revoke_user(target, None).await?;
+        self.sessions
+            .revoke_user(target, None, EndReason::Deleted)
+            .await?;
         // Its SillyTavern stops before the account and files go.
         let held = self
             .hold_app(target, crate::hosting::supervisor::StopReason::Deleted)
@@ -246,7 +249,9 @@ impl App {
         })
         .await?;
         if !enabled {
-            self.sessions.revoke_user(target, None).await?;
+            self.sessions
+                .revoke_user(target, None, EndReason::Disabled)
+                .await?;
             if let Some(h) = self.hosting() {
                 h.stop(target, crate::hosting::supervisor::StopReason::Disabled)
                     .await;
@@ -337,7 +342,9 @@ impl App {
         self.store_password(target, new).await?;
         let own = actor.handle.as_deref() == Some(target);
         let keep = if own { actor.session.as_deref() } else { None };
-        self.sessions.revoke_user(target, keep).await?;
+        self.sessions
+            .revoke_user(target, keep, EndReason::PasswordChanged)
+            .await?;
         if !own {
             // An admin's reset ends the lockout too (SPEC §6).
             self.limits.login_account.clear(&target.to_string());
@@ -391,7 +398,9 @@ impl App {
         let h = target.to_string();
         self.write_user(&h.clone(), move |c| store::users::set_enabled(c, &h, true))
             .await?;
-        self.sessions.revoke_user(target, None).await?;
+        self.sessions
+            .revoke_user(target, None, EndReason::PasswordChanged)
+            .await?;
         self.clear_limits_of(target).await?;
         self.audit(&Actor::console(), "user.recover", Some(target), None)
             .await;

@@ -9,6 +9,7 @@ use crate::accounts::handle::DEFAULT_USER;
 use crate::app::{Actor, App};
 use crate::error::{AppError, INCORRECT_CREDENTIALS, UNAUTHORIZED};
 use crate::http::request::Req;
+use crate::sessions::EndReason;
 use crate::sessions::Session;
 pub use crate::store::sessions::Proof;
 use crate::store::users::UserRow;
@@ -31,14 +32,16 @@ pub struct Ctx {
     pub cookies: Vec<String>,
 }
 
+/// The session cookie's value, under either of its names.
+pub fn session_cookie(req: &Req) -> Option<&str> {
+    req.cookie(SECURE_COOKIE).or_else(|| req.cookie(COOKIE))
+}
+
 impl Ctx {
     /// Looks up the session and its user. A session whose user is gone or
     /// disabled is ended, so the request is anonymous.
     pub async fn resolve(app: Arc<App>, req: Req) -> Result<Ctx, AppError> {
-        let id = req
-            .cookie(SECURE_COOKIE)
-            .or_else(|| req.cookie(COOKIE))
-            .map(str::to_string);
+        let id = session_cookie(&req).map(str::to_string);
         let mut session = match id {
             Some(id) => app.sessions.lookup(&id).await?,
             None => None,
@@ -52,9 +55,13 @@ impl Ctx {
         {
             match app.find_user_shared(&handle).await? {
                 Some(u) if u.enabled => user = Some(u),
-                _ => {
+                found => {
+                    let reason = match found {
+                        Some(_) => EndReason::Disabled,
+                        None => EndReason::Deleted,
+                    };
                     if let Some(s) = session.take() {
-                        app.sessions.revoke(&s.id_hash).await?;
+                        app.sessions.revoke(&s.id_hash, reason).await?;
                     }
                 }
             }
@@ -130,7 +137,10 @@ impl Ctx {
             return Err(AppError::forbidden(INCORRECT_CREDENTIALS));
         };
         if let Some(old) = self.session.take() {
-            self.app.sessions.revoke(&old.id_hash).await?;
+            self.app
+                .sessions
+                .revoke(&old.id_hash, EndReason::LoggedOut)
+                .await?;
         }
         self.cookies.push(self.session_cookie(&id));
         self.session = Some(session);
@@ -144,6 +154,13 @@ impl Ctx {
     /// A new anonymous session (for a CSRF token before login).
     pub fn start_anonymous(&mut self) -> &Session {
         let (id, session) = self.app.sessions.create_anonymous();
+        // The page asks for a new token as soon as its session ended: the
+        // new cookie carries on why, so the page can still say it.
+        if let Some(reason) =
+            session_cookie(&self.req).and_then(|old| self.app.sessions.ended_reason(old))
+        {
+            self.app.sessions.pass_on_ended(&id, reason);
+        }
         self.cookies.push(self.session_cookie(&id));
         self.session.insert(session)
     }

@@ -282,3 +282,19 @@ impl App {
         self.config.limits.json_mb * 1024 * 1024
     }
 }
+
+/// `GET /api/ping`: 204 while logged in; otherwise 403, with why the
+/// caller's session ended when it ended lately (`sessionEnded`: disabled,
+/// deleted, password_changed, logged_out, expired, too_many_sessions), so
+/// the page can tell the user instead of a bare "session ended".
+pub fn ping(ctx: &Ctx) -> Response {
+    if ctx.user.is_some() {
+        return reply::no_content();
+    }
+    let ended = crate::http::context::session_cookie(&ctx.req)
+        .and_then(|id| ctx.app.sessions.ended_reason(id))
+        .map(crate::sessions::EndReason::code);
+    let mut r = reply::json(&json!({ "error": "Forbidden", "sessionEnded": ended }));
+    *r.status_mut() = warp::http::StatusCode::FORBIDDEN;
+    r
+}

@@ -100,10 +100,7 @@ async fn get_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "/login" => public::login_page(ctx).await,
         "/csrf-token" => Ok(public::csrf_token(ctx)),
         "/api/server-info" => public::server_info(ctx).await,
-        "/api/ping" => {
-            ctx.require_user()?;
-            Ok(reply::no_content())
-        }
+        "/api/ping" => Ok(public::ping(ctx)),
         "/api/users/me" => users::me(ctx),
         _ => match files::serve(ctx, path).await? {
             Some(resp) => Ok(resp),

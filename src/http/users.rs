@@ -64,7 +64,10 @@ async fn target_with_limit(
 pub async fn logout(ctx: &mut Ctx) -> Result<Response, AppError> {
     ctx.require_user()?;
     if let Some(s) = ctx.session.take() {
-        ctx.app.sessions.revoke(&s.id_hash).await?;
+        ctx.app
+            .sessions
+            .revoke(&s.id_hash, crate::sessions::EndReason::LoggedOut)
+            .await?;
     }
     ctx.clear_cookie();
     let actor = ctx.actor();

@@ -125,16 +125,20 @@ pub fn delete(conn: &Connection, id_hash: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Ends every session of `handle` except `keep` (when given).
+/// Ends every session of `handle` except `keep` (when given); returns the
+/// ended sessions' id hashes.
 pub fn delete_for_user(
     conn: &Connection,
     handle: &str,
     keep: Option<&str>,
-) -> Result<usize, StoreError> {
-    Ok(conn.execute(
-        "DELETE FROM sessions WHERE handle = ?1 AND id_hash IS NOT ?2",
-        params![handle, keep],
-    )?)
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare(
+        "DELETE FROM sessions WHERE handle = ?1 AND id_hash IS NOT ?2 RETURNING id_hash",
+    )?;
+    let ended = stmt
+        .query_map(params![handle, keep], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ended)
 }
 
 /// Removes sessions idle since before `cutoff` (ms).

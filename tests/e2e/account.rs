@@ -319,3 +319,61 @@ async fn reset_everything_with_the_console_code() {
     b.close().await;
     s.stop().await;
 }
+
+/// Scrolls the page so the top of `css` sits `offset` px from the top of
+/// the viewport (under the sticky header), focuses it, and returns how far
+/// below the header's bottom edge it ended up (negative: hidden under it).
+async fn focus_near_top(b: &Browser, css: &str, offset: i64) -> f64 {
+    let script = format!(
+        "const el = document.querySelector({css:?}); \
+         el.blur(); \
+         const top = el.getBoundingClientRect().top + window.scrollY; \
+         window.scrollTo(0, top - {offset}); \
+         el.focus(); \
+         const header = document.getElementById('topbar').getBoundingClientRect(); \
+         return el.getBoundingClientRect().top - header.bottom;"
+    );
+    b.js(&script).await.as_f64().expect("a number")
+}
+
+/// Issue 14, point 4: focus never lands under the sticky header, at
+/// 1280 px and at 390 px (where the header wraps), and the "session ended"
+/// banner stays in view and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn focus_is_never_hidden_and_the_session_end_says_why() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let b = Browser::start(
+        "focus_is_never_hidden_and_the_session_end_says_why",
+        &s.base,
+    )
+    .await;
+    login_list(&b, "alice", Some("pw-alice")).await;
+    b.open_view("account").await;
+    for width in [1280, 390] {
+        b.viewport(width, 700).await;
+        let gap = focus_near_top(&b, &t("password-new"), 10).await;
+        assert!(
+            gap >= 0.0,
+            "{width} px: the field is {gap} px under the header"
+        );
+    }
+    // The admin disables alice; her next action shows why it failed.
+    s.app
+        .set_enabled(&innkeeper::app::Actor::console(), "alice", false)
+        .await
+        .unwrap();
+    b.click(&t("snapshot-refresh")).await;
+    b.wait_visible(&t("session-ended")).await;
+    assert_eq!(
+        b.text(&t("session-ended-text")).await,
+        "Your session has ended: your account was disabled."
+    );
+    let in_view = "const r = document.querySelector('[data-test=\"session-ended\"]').getBoundingClientRect(); \
+                   return r.top >= 0 && r.bottom <= window.innerHeight;";
+    b.js("window.scrollTo(0, document.body.scrollHeight);")
+        .await;
+    assert_eq!(b.js(in_view).await, json!(true), "the banner stays in view");
+    b.close().await;
+    s.stop().await;
+}

@@ -146,14 +146,27 @@ async function route({ focus = true } = {}) {
   await withBusy(() => view.show());
 }
 
-/** After a 403: if the session itself is gone, say so and offer the way back in. */
+/** Why a session ended, in words (the server's `sessionEnded` codes). */
+const SESSION_ENDED = {
+  disabled: 'Your session has ended: your account was disabled.',
+  deleted: 'Your session has ended: your account was deleted.',
+  password_changed: 'Your session has ended: the password of your account was changed.',
+  logged_out: 'Your session has ended: you logged out in another tab or window.',
+  expired: 'Your session has ended: it was unused for too long.',
+  too_many_sessions: 'Your session has ended: your account logged in on too many devices, and this was the oldest session.',
+};
+
+/** After a 403: if the session itself is gone, say why and offer the way back in. */
 async function checkSession() {
   const res = await fetch('/api/ping', { credentials: 'same-origin', cache: 'no-store' });
   if (res.ok || document.querySelector('[data-test="session-ended"]')) return;
-  const banner = h('div', { class: 'banner banner-error', test: 'session-ended', role: 'alert' },
-    icon('warning'),
-    h('span', {}, 'Your session has ended. '),
-    h('a', { href: loginUrl(), test: 'session-login' }, 'Log in again'));
+  const why = await res.json().then((body) => body.sessionEnded, () => null);
+  const banner = h('div', {
+    class: 'banner banner-error banner-pinned', test: 'session-ended', role: 'alert', 'data-reason': why ?? '',
+  },
+  icon('warning'),
+  h('span', { test: 'session-ended-text' }, SESSION_ENDED[why] ?? 'Your session has ended.'),
+  h('a', { href: loginUrl(), test: 'session-login' }, 'Log in again'));
   document.body.prepend(banner);
 }
 
@@ -194,7 +207,22 @@ function showBootError(err) {
   showStatus(text, 'error');
 }
 
+/**
+ * Keeps `--topbar-height` (the page's scroll padding) at the sticky
+ * header's height, which changes when it wraps on a narrow screen, so a
+ * focused field is never scrolled under it.
+ */
+function trackTopbarHeight() {
+  const topbar = document.getElementById('topbar');
+  if (!topbar) return;
+  const set = () => document.documentElement.style.setProperty(
+    '--topbar-height', `${Math.ceil(topbar.getBoundingClientRect().height) + 8}px`);
+  new ResizeObserver(set).observe(topbar);
+  set();
+}
+
 async function boot() {
+  trackTopbarHeight();
   setBusy(true);
   try {
     let info;
