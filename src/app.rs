@@ -232,6 +232,7 @@ impl App {
                     source,
                 }
             })?;
+            self.reconcile_snapshots(&u.handle);
         }
         // The whole root: folders of deleted accounts and database copies
         // of an interrupted full backup can hold temp files too.
@@ -373,8 +374,9 @@ impl App {
         }
     }
 
-    /// What a whole-root archive holds: every file but the live database,
-    /// plus a consistent copy of it made with `VACUUM INTO`.
+    /// What a whole-root archive holds: every file but the live database
+    /// (and the server's lock file), plus a consistent copy of the
+    /// database made with `VACUUM INTO`.
     pub async fn full_backup_plan(&self) -> Result<crate::userdata::backup::ArchivePlan, AppError> {
         let copy = self.data_root.join(format!(
             "{}backup-{:016x}.db",

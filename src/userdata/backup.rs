@@ -37,9 +37,14 @@ pub struct ArchivePlan {
     pub cleanup: Vec<PathBuf>,
 }
 
-/// Database files left out of a whole-root archive (a consistent copy goes
-/// in instead).
-pub const DB_FILES: &[&str] = &["innkeeper.db", "innkeeper.db-wal", "innkeeper.db-shm"];
+/// Files left out of a whole-root archive: the live database (a
+/// consistent copy goes in instead) and the lock of the running server.
+pub const DB_FILES: &[&str] = &[
+    "innkeeper.db",
+    "innkeeper.db-wal",
+    "innkeeper.db-shm",
+    super::root_lock::LOCK_FILE,
+];
 
 /// Starts writing the archive and returns its byte stream. A client that
 /// goes away stops the writer at its next chunk.
