@@ -95,6 +95,8 @@ pub struct App {
     pub connections: Arc<crate::server::Connections>,
     /// Set once the once-a-second housekeeping task runs.
     pub housekeeping: std::sync::atomic::AtomicBool,
+    /// Places for backup archives being written (see userdata::backup).
+    pub backups: crate::userdata::backup::Slots,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +158,7 @@ impl App {
             hosting: std::sync::OnceLock::new(),
             connections: crate::server::Connections::new(MAX_CONNECTIONS_PER_IP),
             housekeeping: std::sync::atomic::AtomicBool::new(false),
+            backups: Default::default(),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_timeout),
             limits: Limits {
                 login_ip: Limiter::new(5, 60_000, clock.clone()),
