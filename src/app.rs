@@ -100,6 +100,8 @@ pub struct App {
     pub connections: Arc<crate::server::Connections>,
     /// Set once the once-a-second housekeeping task runs.
     pub housekeeping: std::sync::atomic::AtomicBool,
+    /// Places for backup archives being written (see userdata::backup).
+    pub backups: crate::userdata::backup::Slots,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +163,7 @@ impl App {
             hosting: std::sync::OnceLock::new(),
             connections: crate::server::Connections::new(MAX_CONNECTIONS_PER_IP),
             housekeeping: std::sync::atomic::AtomicBool::new(false),
+            backups: Default::default(),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_timeout),
             limits: Limits {
                 login_ip: Limiter::new(5, 60_000, clock.clone()),
@@ -239,6 +242,7 @@ impl App {
                     source,
                 }
             })?;
+            self.reconcile_snapshots(&u.handle);
         }
         // The whole root: folders of deleted accounts and database copies
         // of an interrupted full backup can hold temp files too.
@@ -421,8 +425,9 @@ impl App {
         }
     }
 
-    /// What a whole-root archive holds: every file but the live database,
-    /// plus a consistent copy of it made with `VACUUM INTO`.
+    /// What a whole-root archive holds: every file but the live database
+    /// (and the server's lock file), plus a consistent copy of the
+    /// database made with `VACUUM INTO`.
     pub async fn full_backup_plan(&self) -> Result<crate::userdata::backup::ArchivePlan, AppError> {
         let copy = self.data_root.join(format!(
             "{}backup-{:016x}.db",

@@ -168,6 +168,15 @@ impl From<crate::hosting::HostError> for AppError {
     }
 }
 
+impl From<crate::userdata::backup::Busy> for AppError {
+    fn from(e: crate::userdata::backup::Busy) -> Self {
+        AppError::Unavailable {
+            message: e.to_string(),
+            retry_after: Some(crate::userdata::backup::BUSY_RETRY_AFTER_S),
+        }
+    }
+}
+
 impl From<HashError> for AppError {
     fn from(e: HashError) -> Self {
         AppError::Internal(e.to_string())

@@ -79,11 +79,14 @@ enum Command {
     /// SillyTavern").
     #[command(subcommand)]
     App(AppCommand),
-    /// Restore a whole-root backup into an empty data root.
+    /// Restore a whole-root backup into an empty data root (refused while
+    /// a server runs on it).
     Restore {
         /// The zip written by `innkeeper backup --all`.
         file: PathBuf,
-        /// Restore even though the data root is not empty.
+        /// Restore even though the data root is not empty: what the archive
+        /// holds at its top (user folders, the database) replaces the
+        /// entries of the same name; the others stay.
         #[arg(long)]
         force: bool,
     },
@@ -206,6 +209,16 @@ fn open(config: Config) -> Result<Arc<App>, String> {
 async fn serve(config: Config) -> Result<(), String> {
     let started = std::time::SystemTime::now();
     innkeeper::server::raise_fd_limit();
+    // Held until the server exits: a restore (or a second server) on this
+    // data root is refused meanwhile.
+    std::fs::create_dir_all(&config.data_root).map_err(|e| {
+        format!(
+            "cannot create the data root {}: {e}",
+            config.data_root.display()
+        )
+    })?;
+    let _root_lock = innkeeper::userdata::root_lock::acquire(&config.data_root)
+        .map_err(|e| format!("cannot start: {e}"))?;
     // A SillyTavern root started for the first time: take its accounts in
     // before anything checks them (the safety check needs their passwords).
     let auto_import = import::should_auto_import(&config.data_root);

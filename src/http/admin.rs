@@ -137,7 +137,10 @@ pub async fn audit(ctx: &mut Ctx) -> Result<Response, AppError> {
 }
 
 /// `POST /api/backup/full`: a zip of the whole data root with a consistent
-/// copy of the database, when `backups.allowFullDataBackup` is on.
+/// copy of the database, when `backups.allowFullDataBackup` is on. It
+/// shares the server's backup places with users' own backups (taken before
+/// the database is copied, so a refused request costs nothing), and is
+/// audited once the archive is whole.
 pub async fn full_backup(ctx: &mut Ctx) -> Result<Response, AppError> {
     admin_body(ctx).await?;
     if !ctx.app.config.backups.allow_full_data_backup {
@@ -145,11 +148,15 @@ pub async fn full_backup(ctx: &mut Ctx) -> Result<Response, AppError> {
             "Full data backups are off: set backups.allowFullDataBackup in config.yaml",
         ));
     }
+    let slot = ctx.app.backups.take()?;
     let plan = ctx.app.full_backup_plan().await?;
     let stamp = crate::userdata::snapshots::stamp(ctx.app.clock.now_ms());
-    ctx.app.audit(&ctx.actor(), "backup.full", None, None).await;
+    let (app, actor) = (ctx.app.clone(), ctx.actor());
+    let stream = crate::userdata::backup::stream(plan, slot, move || async move {
+        app.audit(&actor, "backup.full", None, None).await;
+    });
     Ok(crate::http::users::zip_response(
-        crate::userdata::backup::stream(plan),
+        stream,
         &format!("innkeeper-data-{stamp}.zip"),
     ))
 }

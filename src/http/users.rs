@@ -139,6 +139,8 @@ pub async fn change_password(ctx: &mut Ctx) -> Result<Response, AppError> {
 }
 
 /// `POST /api/users/backup` {handle} → a zip of the folder, streamed.
+/// The audit row and the `backup_created` hook follow the archive's last
+/// byte, not the first: a download cut short made no backup.
 pub async fn backup(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (_, handle) = target(ctx).await?;
     let user = ctx.app.require_user(&handle).await?;
@@ -146,26 +148,26 @@ pub async fn backup(ctx: &mut Ctx) -> Result<Response, AppError> {
         .app
         .user_dir(&user.handle)
         .ok_or_else(AppError::user_not_found)?;
+    let slot = ctx.app.backups.take()?;
     let stamp = snapshots::stamp(ctx.app.clock.now_ms());
     let file_name = format!("{}-{stamp}.zip", user.handle);
-    let stream = backup::stream(backup::ArchivePlan {
+    let (app, actor, handle) = (ctx.app.clone(), ctx.actor(), user.handle);
+    let plan = backup::ArchivePlan {
         dir,
         skip: Vec::new(),
         extra: Vec::new(),
         cleanup: Vec::new(),
-    });
-    let actor = ctx.actor();
-    ctx.app
-        .audit(&actor, "user.backup", Some(&user.handle), None)
-        .await;
-    ctx.app
-        .hook_after(
+    };
+    let stream = backup::stream(plan, slot, move || async move {
+        app.audit(&actor, "user.backup", Some(&handle), None).await;
+        app.hook_after(
             EventKind::BackupCreated,
-            Some(&user.handle),
+            Some(&handle),
             &actor,
-            fields! { "handle" => user.handle, "by" => actor.handle },
+            fields! { "handle" => handle, "by" => actor.handle },
         )
         .await;
+    });
     Ok(zip_response(stream, &file_name))
 }
 

@@ -264,78 +264,47 @@ impl App {
     }
 
     /// Brings the snapshot index in line with the files in `backups/`
-    /// (after import, a crash between file and row, a re-created user, or
-    /// snapshots the hosted SillyTavern wrote itself). Only files the index
-    /// does not know yet are read.
+    /// (after import, a re-created user, or snapshots the hosted
+    /// SillyTavern wrote itself). Only files the index does not know yet
+    /// are read. Returns how many were added.
     pub async fn reindex_snapshots(&self, handle: &str) -> Result<usize, AppError> {
         let root = self.folder(handle)?;
         let h = handle.to_string();
-        let known: std::collections::HashSet<String> = self
-            .store
-            .run(move |c| store::snapshots::list(c, &h))
-            .await?
-            .into_iter()
-            .map(|s| s.name)
-            .collect();
+        let known = self.store.run(move |c| indexed_names(c, &h)).await?;
         let h = handle.to_string();
-        let (present, found) = blocking(move || {
-            let mut present = std::collections::HashSet::new();
-            let mut found = Vec::new();
-            let dir = safe_path::resolve_in(&root, "", "backups").ok();
-            for entry in dir.iter().flat_map(std::fs::read_dir).flatten().flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if !snapshots::valid_name(&h, &name)
-                    || !entry.file_type().is_ok_and(|t| t.is_file())
-                {
-                    continue;
-                }
-                present.insert(name.clone());
-                if known.contains(&name) {
-                    continue;
-                }
-                let Ok(content) = std::fs::read(entry.path()) else {
-                    continue;
-                };
-                let created = entry
-                    .metadata()
-                    .ok()
-                    .and_then(|m| m.modified().ok())
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_millis() as i64)
-                    .unwrap_or(0);
-                found.push(SnapshotRow {
-                    handle: h.clone(),
-                    name,
-                    created,
-                    size: content.len() as i64,
-                    sha256: snapshots::sha256_hex(&content),
-                });
-            }
-            Ok((present, found))
-        })
-        .await?;
+        let scan = blocking(move || Ok(scan_snapshots(&root, &h, known))).await?;
         let h = handle.to_string();
-        let added = self
-            .store
-            .run(move |c| {
-                let tx = c.transaction()?;
-                let known: std::collections::HashSet<String> = store::snapshots::list(&tx, &h)?
-                    .into_iter()
-                    .map(|s| s.name)
-                    .collect();
-                for gone in known.difference(&present) {
-                    store::snapshots::delete(&tx, &h, gone)?;
-                }
-                let mut added = 0;
-                for s in found.iter().filter(|s| !known.contains(&s.name)) {
-                    store::snapshots::insert(&tx, s)?;
-                    added += 1;
-                }
-                tx.commit()?;
-                Ok(added)
-            })
-            .await?;
+        let (added, _) = self.store.run(move |c| apply_scan(c, &h, &scan)).await?;
         Ok(added)
+    }
+
+    /// The start-up check of one user's snapshots, on the repair's
+    /// blocking thread: a crash between a snapshot's file and its index row
+    /// (either way round) is mended. A file without a row is indexed, not
+    /// removed: `snapshots::write_new` gives a file its snapshot name only
+    /// once it is complete and fsynced, so such a file is a whole snapshot
+    /// the user made, and only its row was lost. A row without a file is
+    /// dropped: there is nothing left to list, load or restore. Failures
+    /// are logged; the start goes on.
+    pub fn reconcile_snapshots(&self, handle: &str) {
+        let Some(root) = self.user_dir(handle) else {
+            return;
+        };
+        // Three steps, so the database is free while the folder is read.
+        let result = self
+            .store
+            .run_blocking(|c| indexed_names(c, handle))
+            .and_then(|known| {
+                let scan = scan_snapshots(&root, handle, known);
+                self.store.run_blocking(|c| apply_scan(c, handle, &scan))
+            });
+        match result {
+            Ok((0, 0)) => {}
+            Ok((added, dropped)) => tracing::info!(
+                "snapshots of '{handle}': indexed {added} file(s) without a row, dropped {dropped} row(s) without a file"
+            ),
+            Err(e) => tracing::warn!("could not check the snapshots of '{handle}': {e}"),
+        }
     }
 
     /// Resets settings.json to the factory default (snapshotting it first);
@@ -371,4 +340,97 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+/// The snapshot files found in a user's `backups/`.
+struct SnapshotScan {
+    /// The names indexed before the folder was read.
+    indexed: std::collections::HashSet<String>,
+    /// Every well-formed snapshot file there.
+    present: std::collections::HashSet<String>,
+    /// Rows for the files the index did not know.
+    found: Vec<SnapshotRow>,
+}
+
+fn indexed_names(
+    c: &rusqlite::Connection,
+    handle: &str,
+) -> Result<std::collections::HashSet<String>, store::StoreError> {
+    Ok(store::snapshots::list(c, handle)?
+        .into_iter()
+        .map(|s| s.name)
+        .collect())
+}
+
+/// Lists the snapshot files of `handle` under `root/backups/`, reading only
+/// those not in `known` (for their size and hash). Unreadable files are
+/// left for a later scan.
+fn scan_snapshots(
+    root: &Path,
+    handle: &str,
+    known: std::collections::HashSet<String>,
+) -> SnapshotScan {
+    let mut present = std::collections::HashSet::new();
+    let mut found = Vec::new();
+    let dir = safe_path::resolve_in(root, "", "backups").ok();
+    for entry in dir.iter().flat_map(std::fs::read_dir).flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !snapshots::valid_name(handle, &name) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        present.insert(name.clone());
+        if known.contains(&name) {
+            continue;
+        }
+        let Ok(content) = std::fs::read(entry.path()) else {
+            continue;
+        };
+        let created = entry
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        found.push(SnapshotRow {
+            handle: handle.to_string(),
+            name,
+            created,
+            size: content.len() as i64,
+            sha256: snapshots::sha256_hex(&content),
+        });
+    }
+    SnapshotScan {
+        indexed: known,
+        present,
+        found,
+    }
+}
+
+/// Makes the index match a scan in one transaction: rows whose file is
+/// gone are dropped, files without a row get one. Returns (added, dropped).
+fn apply_scan(
+    c: &mut rusqlite::Connection,
+    handle: &str,
+    scan: &SnapshotScan,
+) -> Result<(usize, usize), store::StoreError> {
+    let tx = c.transaction()?;
+    // Read again inside the transaction: a row added since the scan began
+    // (a snapshot made meanwhile) is neither dropped nor added twice.
+    let known = indexed_names(&tx, handle)?;
+    let mut dropped = 0;
+    for gone in known
+        .iter()
+        .filter(|n| scan.indexed.contains(*n) && !scan.present.contains(*n))
+    {
+        store::snapshots::delete(&tx, handle, gone)?;
+        dropped += 1;
+    }
+    let mut added = 0;
+    for s in scan.found.iter().filter(|s| !known.contains(&s.name)) {
+        store::snapshots::insert(&tx, s)?;
+        added += 1;
+    }
+    tx.commit()?;
+    Ok((added, dropped))
 }
