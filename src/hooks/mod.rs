@@ -21,12 +21,14 @@
 //!   a login for one budget, not forty.
 //! - Lua runs on the hooks' own few threads ([`pool`]), never on tokio's
 //!   blocking pool, each state behind its own mutex. A script stuck in one
-//!   long C call (a pathological pattern) can hold one of these threads,
-//!   but not the threads the database and password hashing use; once all
-//!   of them are stuck, new events are answered as timed out at once.
+//!   long C library call (sorting a huge table) can hold one of these
+//!   threads, but not the threads the database and password hashing use;
+//!   once all of them are stuck, new events are answered as timed out at
+//!   once. Pattern functions are not such calls: they watch the deadline.
 
 mod api;
 mod events;
+mod patterns;
 mod pool;
 mod sandbox;
 
@@ -312,7 +314,7 @@ impl Hooks {
     /// up script changes first. Never panics.
     ///
     /// The event's handlers share one budget of `timeout_ms`, but a script
-    /// stuck in one long C library call (a pathological pattern) cannot be
+    /// stuck in one long C library call (sorting a huge table) cannot be
     /// interrupted; only [`Hooks::dispatch`] bounds that from the outside.
     pub fn dispatch_blocking(&self, event: HookEvent) -> HookOutcome {
         let deadline = Instant::now() + self.inner.limits.timeout;
@@ -342,7 +344,7 @@ impl Hooks {
             let why = match why {
                 SubmitError::Stuck => format!(
                     "all {HOOK_THREADS} hook threads are stuck past their events' budgets \
-                     (a script in a long library call, likely a pattern function)"
+                     (a script in a long library call)"
                 ),
                 SubmitError::QueueFull => "too many events are waiting for a hook thread".into(),
                 SubmitError::NoThreads => "no hook thread could be started".into(),
@@ -365,8 +367,8 @@ impl Hooks {
             Err(_) => {
                 tracing::error!(
                     event = %kind,
-                    "hooks did not finish within {} ms: a script is stuck in a long library call \
-                     (likely a pattern function); counted as a hook timeout",
+                    "hooks did not finish within {} ms: a script is stuck in a long library \
+                     call; counted as a hook timeout",
                     inner.limits.timeout.as_millis()
                 );
                 inner.failure_outcome(kind)

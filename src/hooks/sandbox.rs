@@ -28,12 +28,14 @@
 //!   replaced or fenced: `table.insert`, `table.remove` and `table.move` are
 //!   re-implemented in Lua (their C loops run as long as a `__len`
 //!   metamethod says), `string.rep` refuses results larger than the memory
-//!   limit, and `string.find/match/gmatch/gsub` refuse subjects over
-//!   [`MAX_PATTERN_SUBJECT`] bytes and patterns over [`MAX_PATTERN_LEN`]
-//!   bytes. A pathological pattern on a subject under those sizes can still
-//!   run for a long time; `Hooks::dispatch` bounds that from the outside,
-//!   on the hooks' own small thread pool, so such a call can hold one of
-//!   those threads but nothing else.
+//!   limit, and `string.find/match/gmatch/gsub` are Lua's matcher redone
+//!   in Rust ([`super::patterns`]) that looks at the call's deadline as it
+//!   backtracks, so a pathological pattern is stopped like a loop. They
+//!   also refuse subjects over [`MAX_PATTERN_SUBJECT`] bytes and patterns
+//!   over [`MAX_PATTERN_LEN`] bytes. Whatever C call is left that runs
+//!   long, `Hooks::dispatch` bounds from the outside, on the hooks' own
+//!   small thread pool, so such a call can hold one of those threads but
+//!   nothing else.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -45,6 +47,7 @@ use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmStat
 
 use super::api::{self, ApiContext, Reply};
 use super::events::EventKind;
+use super::patterns;
 use super::HookEvent;
 
 /// How many VM instructions run between two deadline checks. Small enough
@@ -365,12 +368,29 @@ fn new_state(limits: &Limits, clock: &Arc<CallClock>) -> mlua::Result<Lua> {
     let string: Table = globals.raw_get("string")?;
     string.raw_set("dump", Value::Nil)?;
     string.raw_set("rep", rep_function(&lua, limits.rep_cap())?)?;
+    let timeout_ms = limits.timeout.as_millis();
+    let pattern_clock = Arc::clone(clock);
+    let check: patterns::Check = Arc::new(move |lua: &Lua| {
+        if pattern_clock.expired() {
+            // The instruction hook may not have run in this call yet, so
+            // take the script's line from the stack.
+            if let Some(line) = script_line(lua, &pattern_clock.chunk_name) {
+                pattern_clock.last_line.store(line, Ordering::Relaxed);
+            }
+            Err(mlua::Error::external(Interrupt::Timeout {
+                location: pattern_clock.location(),
+                ms: timeout_ms,
+            }))
+        } else {
+            Ok(())
+        }
+    });
+    patterns::install(&lua, &string, check, limits.rep_cap())?;
 
     // mlua's global hook, not a per-thread one: a per-thread hook is looked
     // up by thread and silently removes itself on any thread it was not set
     // for, while the global one applies to every Lua thread of the state.
     let hook_clock = Arc::clone(clock);
-    let timeout_ms = limits.timeout.as_millis();
     lua.set_global_hook(
         HookTriggers::new().every_nth_instruction(INSTRUCTIONS_PER_CHECK),
         move |_lua, debug| {
@@ -400,6 +420,22 @@ fn new_state(limits: &Limits, clock: &Arc<CallClock>) -> mlua::Result<Lua> {
     })
     .map_err(|f| mlua::Error::runtime(f.message))?;
     Ok(lua)
+}
+
+/// The line the script's own code is at, looking down the stack from a
+/// library function it called (a few levels: the sandbox's wrappers sit in
+/// between).
+fn script_line(lua: &Lua, chunk_name: &str) -> Option<usize> {
+    (0..8).find_map(|level| {
+        lua.inspect_stack(level, |debug| {
+            if debug.source().source.as_deref() == Some(chunk_name) {
+                debug.current_line()
+            } else {
+                None
+            }
+        })
+        .flatten()
+    })
 }
 
 /// `string.rep` with the result size checked before anything is built, so
@@ -872,6 +908,44 @@ mod tests {
                 .to_string()
                 .unwrap(),
             "ll"
+        );
+    }
+
+    #[test]
+    fn a_backtracking_pattern_is_stopped_at_the_deadline() {
+        // Cubic backtracking on 60000 bytes: years inside Lua's C matcher.
+        let (lua, clock) = state();
+        let started = Instant::now();
+        let failure = eval(
+            &lua,
+            &clock,
+            "local s = string.rep('a', 60000)\nlocal at = s:find('.-.-b')\nreturn at",
+        )
+        .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Timeout, "{}", failure.message);
+        assert!(
+            failure.message.starts_with("t.lua:2: stopped"),
+            "{}",
+            failure.message
+        );
+        let failure = eval(
+            &lua,
+            &clock,
+            "local s = string.rep('a', 60000)\nwhile true do\n  pcall(string.gsub, s, '.-.-b', '')\nend",
+        )
+        .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Timeout, "{}", failure.message);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(
+            eval(
+                &lua,
+                &clock,
+                "return ('key = value'):match('^(%w+)%s*=%s*(%w+)$')"
+            )
+            .unwrap()
+            .to_string()
+            .unwrap(),
+            "key"
         );
     }
 
