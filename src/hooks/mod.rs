@@ -14,13 +14,22 @@
 //! - A dispatch runs the event's handlers in file-name order, then
 //!   registration order. For `before_*` events the first refusal wins; a
 //!   failing handler refuses the action when `fail_closed` is set.
-//! - Lua runs on a blocking thread ([`Hooks::dispatch`] uses
-//!   `spawn_blocking`), each state behind its own mutex. Every wait is
-//!   bounded, so a stuck script turns into a refused (or, for observing
-//!   events, ignored) hook call, never into a stuck request.
+//! - One event has one time budget, `timeout_ms`, for everything it runs:
+//!   reloading changed files, waiting for a script's state, and all its
+//!   handlers together. Handlers not reached when it runs out are skipped
+//!   (and logged), which counts as a timeout. So forty slow handlers hold
+//!   a login for one budget, not forty.
+//! - Lua runs on the hooks' own few threads ([`pool`]), never on tokio's
+//!   blocking pool, each state behind its own mutex. A script stuck in one
+//!   long C library call (sorting a huge table) can hold one of these
+//!   threads, but not the threads the database and password hashing use;
+//!   once all of them are stuck, new events are answered as timed out at
+//!   once. Pattern functions are not such calls: they watch the deadline.
 
 mod api;
 mod events;
+mod patterns;
+mod pool;
 mod sandbox;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,14 +43,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Map, Value as Json};
-use tokio::sync::Semaphore;
 
 pub use api::{MAX_FILE_BYTES, MAX_LIST_ENTRIES};
 pub use events::{EventKind, UnknownEvent};
+pub use pool::HOOK_THREADS;
 pub use sandbox::{INSTRUCTIONS_PER_CHECK, MAX_PATTERN_LEN, MAX_PATTERN_SUBJECT};
 
 use api::{clean_log_text, ApiContext, Reply};
-use sandbox::{Limits, Script};
+use pool::{Pool, SubmitError};
+use sandbox::{FailureKind, Limits, Script};
 
 /// The reason users see when a `before_*` action is refused because a
 /// handler failed (error, timeout, out of memory) and `fail_closed` is set.
@@ -56,9 +66,10 @@ pub const MAX_SCRIPT_BYTES: u64 = 4 << 20;
 /// content is compared too (the same trick git uses for "racy" entries).
 const RACY_WINDOW: Duration = Duration::from_secs(2);
 
-/// Added to the outer bound of an async dispatch for thread hand-over and
-/// listing the folder.
-const DISPATCH_SLACK: Duration = Duration::from_millis(250);
+/// How long an async dispatch waits past the event's budget for the hook
+/// thread's answer before giving up on it. The thread notices the deadline
+/// itself within microseconds, unless it is inside one long C call.
+const DISPATCH_SLACK: Duration = Duration::from_millis(100);
 
 /// Upper bound for `timeout_ms`, so deadline arithmetic cannot overflow.
 const MAX_TIMEOUT_MS: u64 = 3_600_000;
@@ -68,7 +79,8 @@ const MAX_TIMEOUT_MS: u64 = 3_600_000;
 pub struct HookSettings {
     /// Folder whose top-level `*.lua` files are loaded.
     pub dir: PathBuf,
-    /// Time limit of one handler call (and of loading one file).
+    /// Time budget of one event: all its handlers together, plus reloading
+    /// changed files (at start, each file gets this much to load).
     pub timeout_ms: u64,
     /// Memory limit of each script's Lua state; 0 disables the limit.
     pub memory_limit_mb: u64,
@@ -172,9 +184,8 @@ struct Inner {
     /// Held while the folder is compared and files are (re)loaded, so two
     /// dispatches do not load the same file twice.
     reload: Mutex<()>,
-    /// One async dispatch at a time: Lua work is serial per state anyway,
-    /// and this keeps hook calls from taking every blocking thread.
-    gate: Arc<Semaphore>,
+    /// The threads async dispatches run on.
+    pool: Pool,
 }
 
 #[derive(Default)]
@@ -201,7 +212,6 @@ struct Entry {
 struct Loaded {
     script: Arc<Mutex<Script>>,
     kinds: BTreeSet<EventKind>,
-    handlers: usize,
     stale: Arc<AtomicBool>,
 }
 
@@ -236,6 +246,14 @@ enum Check {
     Touched,
     /// New or edited (or due for reload): the content read, or why not.
     Changed(Result<Vec<u8>, String>),
+}
+
+/// Why a changed file was not loaded.
+enum LoadError {
+    /// It failed; `file:line: message`.
+    Failed(String),
+    /// It ran out of what was left of an event's budget; try again later.
+    Deferred,
 }
 
 /// Why a lock could not be taken.
@@ -284,10 +302,10 @@ impl Hooks {
                 config: Arc::new(config),
                 registry: Mutex::new(Registry::default()),
                 reload: Mutex::new(()),
-                gate: Arc::new(Semaphore::new(1)),
+                pool: Pool::start(),
             }),
         };
-        hooks.inner.refresh();
+        hooks.inner.refresh(None);
         hooks
     }
 
@@ -295,68 +313,67 @@ impl Hooks {
     /// thread: call it from a blocking thread, never from async code. Picks
     /// up script changes first. Never panics.
     ///
-    /// Each handler call is bounded by `timeout_ms`, but a script stuck in
-    /// one long C library call (a pathological pattern) cannot be
+    /// The event's handlers share one budget of `timeout_ms`, but a script
+    /// stuck in one long C library call (sorting a huge table) cannot be
     /// interrupted; only [`Hooks::dispatch`] bounds that from the outside.
     pub fn dispatch_blocking(&self, event: HookEvent) -> HookOutcome {
-        let kind = event.kind;
-        match catch_unwind(AssertUnwindSafe(|| self.inner.run(event))) {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                tracing::error!(event = %kind, "internal error (panic) while running hooks");
-                self.inner.failure_outcome(kind)
-            }
-        }
+        let deadline = Instant::now() + self.inner.limits.timeout;
+        self.inner.run_guarded(event, deadline)
     }
 
-    /// Runs [`Hooks::dispatch_blocking`] on tokio's blocking pool, one
-    /// dispatch at a time, so scripts never stall the async executor.
+    /// Runs the event's handlers on the hooks' own threads, so scripts never
+    /// stall the async executor or tokio's blocking pool.
     ///
-    /// Every wait is bounded: waiting for an earlier dispatch is limited to
-    /// `2 × timeout_ms`, and the whole run to a budget derived from the
-    /// number of scripts and handlers. Past either, the dispatch counts as a
-    /// timed-out hook (refused for `before_*` events when `fail_closed`,
-    /// allowed otherwise); a run that overshoots is left to finish in the
-    /// background and its result is discarded.
+    /// Answers within `timeout_ms` plus a little slack, whatever the scripts
+    /// do: the budget starts now, so time spent waiting for a free hook
+    /// thread counts too. Past it, the event counts as a timed-out hook
+    /// (refused for `before_*` events when `fail_closed`, allowed
+    /// otherwise); a run stuck in a C call is left to finish on its thread
+    /// and its result is discarded.
     pub async fn dispatch(&self, event: HookEvent) -> HookOutcome {
         let kind = event.kind;
         let inner = &self.inner;
-        let wait = inner.lock_wait();
-        let permit = match tokio::time::timeout(wait, Arc::clone(&inner.gate).acquire_owned()).await
-        {
-            Ok(Ok(permit)) => permit,
-            _ => {
+        let deadline = Instant::now() + inner.limits.timeout;
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let hooks = self.clone();
+        let job = move || {
+            // The receiver may have given up already; nothing to do then.
+            let _ = answer.send(hooks.inner.run_guarded(event, deadline));
+        };
+        if let Err(why) = inner.pool.submit(deadline, Box::new(job)) {
+            let why = match why {
+                SubmitError::Stuck => format!(
+                    "all {HOOK_THREADS} hook threads are stuck past their events' budgets \
+                     (a script in a long library call)"
+                ),
+                SubmitError::QueueFull => "too many events are waiting for a hook thread".into(),
+                SubmitError::NoThreads => "no hook thread could be started".into(),
+            };
+            tracing::error!(event = %kind, "hooks not run: {why}; counted as a hook timeout");
+            return inner.failure_outcome(kind);
+        }
+        let wait_until = tokio::time::Instant::from_std(deadline + DISPATCH_SLACK);
+        match tokio::time::timeout_at(wait_until, answered).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => {
                 tracing::error!(
                     event = %kind,
-                    "hooks still busy with an earlier event after {} ms; counted as a hook timeout",
-                    wait.as_millis()
+                    "no hook thread was free within {} ms; the event's handlers were skipped and \
+                     it counts as a hook timeout",
+                    inner.limits.timeout.as_millis()
                 );
-                return inner.failure_outcome(kind);
-            }
-        };
-        let budget = inner.dispatch_budget();
-        let hooks = self.clone();
-        let task = tokio::task::spawn_blocking(move || hooks.dispatch_blocking(event));
-        let outcome = match tokio::time::timeout(budget, task).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(join_error)) => {
-                tracing::error!(event = %kind, "hook task failed: {join_error}");
                 inner.failure_outcome(kind)
             }
             Err(_) => {
                 tracing::error!(
                     event = %kind,
-                    "hooks did not finish within {} ms: a script is stuck in a long library call \
-                     (likely a pattern function); counted as a hook timeout",
-                    budget.as_millis()
+                    "hooks did not finish within {} ms: a script is stuck in a long library \
+                     call; counted as a hook timeout",
+                    inner.limits.timeout.as_millis()
                 );
                 inner.failure_outcome(kind)
             }
-        };
-        // Released only now: while a run is within its budget, the next
-        // dispatch waits for it instead of piling up threads.
-        drop(permit);
-        outcome
+        }
     }
 
     /// Whether any script currently handles `kind`, so the server can skip
@@ -404,28 +421,9 @@ impl Inner {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// How long to wait for a lock before counting the call as timed out.
+    /// How long loading at start may wait for the reload lock.
     fn lock_wait(&self) -> Duration {
         self.limits.timeout.saturating_mul(2)
-    }
-
-    /// Outer bound of one async dispatch: a reload wait, loading every
-    /// file, a lock wait per file and every handler, each at most one
-    /// timeout, plus slack.
-    fn dispatch_budget(&self) -> Duration {
-        let (files, handlers) = match self.registry.try_lock() {
-            Ok(registry) => (
-                registry.files.len(),
-                registry
-                    .files
-                    .values()
-                    .map(|e| e.loaded.as_ref().map_or(0, |l| l.handlers))
-                    .sum(),
-            ),
-            Err(_) => (0, 0),
-        };
-        let units = 4 + 3 * files as u32 + handlers as u32;
-        self.limits.timeout.saturating_mul(units) + DISPATCH_SLACK
     }
 
     fn failure_outcome(&self, kind: EventKind) -> HookOutcome {
@@ -438,9 +436,23 @@ impl Inner {
         }
     }
 
-    fn run(&self, event: HookEvent) -> HookOutcome {
-        self.refresh();
+    /// [`Inner::run`], with a panic turned into a failed hook.
+    fn run_guarded(&self, event: HookEvent, deadline: Instant) -> HookOutcome {
         let kind = event.kind;
+        match catch_unwind(AssertUnwindSafe(|| self.run(event, deadline))) {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::error!(event = %kind, "internal error (panic) while running hooks");
+                self.failure_outcome(kind)
+            }
+        }
+    }
+
+    /// Reloads changed files, then runs the event's handlers, everything
+    /// before `deadline`.
+    fn run(&self, event: HookEvent, deadline: Instant) -> HookOutcome {
+        let kind = event.kind;
+        let refreshed = self.refresh(Some(deadline));
         let targets: Vec<(String, Loaded)> = self
             .registry()
             .files
@@ -456,14 +468,30 @@ impl Inner {
         // Later handlers see the adjustments of earlier ones.
         let mut fields = event.fields.clone();
         let mut adjust = Map::new();
-        for (name, loaded) in targets {
-            let script = match lock_within(&loaded.script, self.lock_wait()) {
+        if !refreshed {
+            // A new file that is not loaded yet may hold a policy for this
+            // very event, so a "before" event cannot go ahead without it.
+            tracing::warn!(
+                event = %kind,
+                "the event's hook time ran out while changed scripts were loading; \
+                 they load on a later event"
+            );
+            return self.out_of_time(kind, adjust);
+        }
+        let total = targets.len();
+        for (done, (name, loaded)) in targets.into_iter().enumerate() {
+            if Instant::now() >= deadline {
+                self.log_skipped(kind, &name, total - done);
+                return self.out_of_time(kind, adjust);
+            }
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let script = match lock_within(&loaded.script, wait) {
                 Ok(script) => script,
                 Err(failure) => {
                     let why = match failure {
                         LockFailure::Busy => format!(
                             "still busy with an earlier call after {} ms; counted as a timeout",
-                            self.lock_wait().as_millis()
+                            wait.as_millis()
                         ),
                         LockFailure::Poisoned => {
                             loaded.stale.store(true, Ordering::Relaxed);
@@ -478,7 +506,11 @@ impl Inner {
                 }
             };
             for handler in script.handlers_for(kind) {
-                match script.call(&handler, &event, &fields) {
+                if Instant::now() >= deadline {
+                    self.log_skipped(kind, &name, total - done);
+                    return self.out_of_time(kind, adjust);
+                }
+                match script.call(&handler, &event, &fields, deadline) {
                     Ok(Reply::Refuse(reason)) => {
                         tracing::info!(
                             script = %name,
@@ -512,6 +544,30 @@ impl Inner {
         HookOutcome::Allow { adjust }
     }
 
+    /// Warns that the event's budget ran out with handlers left, from the
+    /// script `name` on (`scripts` of them, counting that one).
+    fn log_skipped(&self, kind: EventKind, name: &str, scripts: usize) {
+        tracing::warn!(
+            script = %name,
+            event = %kind,
+            "the event's hook time ({} ms) ran out; skipped the handlers of {scripts} script(s) \
+             from this one on",
+            self.limits.timeout.as_millis()
+        );
+    }
+
+    /// The outcome when the event's time ran out before every handler ran:
+    /// the skipped handlers count as timed out, so a "before" event is
+    /// refused when `fail_closed`; otherwise they count as allowing and the
+    /// adjustments made so far stand, as after any failed handler.
+    fn out_of_time(&self, kind: EventKind, adjust: Map<String, Json>) -> HookOutcome {
+        if kind.is_before() && self.settings.fail_closed {
+            self.failure_outcome(kind)
+        } else {
+            HookOutcome::Allow { adjust }
+        }
+    }
+
     fn has_handlers(&self, kind: EventKind) -> bool {
         let listing = self.list_dir();
         let registry = match self.registry.try_lock() {
@@ -534,18 +590,29 @@ impl Inner {
 
     /// Brings the loaded states in line with the folder: loads new and
     /// edited files, reloads states marked stale, drops removed files.
-    fn refresh(&self) {
+    ///
+    /// With an event's `deadline`, loading shares that event's budget: a
+    /// file that times out because little of the budget was left is not
+    /// marked as failed but left for a later event (it then comes first).
+    /// Returns false when a changed file was left that way. At start
+    /// (`None`), every file gets a whole `timeout_ms`.
+    fn refresh(&self, deadline: Option<Instant>) -> bool {
         // The lock guards no data, only the right to reload; a panic during
         // an earlier reload must not stop all later ones.
         self.reload.clear_poison();
-        let Ok(_reload) = lock_within(&self.reload, self.lock_wait()) else {
+        let wait = match deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => self.lock_wait(),
+        };
+        let Ok(_reload) = lock_within(&self.reload, wait) else {
             tracing::warn!("hook scripts not re-checked: another reload is still running");
-            return;
+            return true;
         };
         let Some(listing) = self.list_dir() else {
-            return;
+            return true;
         };
 
+        let mut complete = true;
         let mut touched = Vec::new();
         let mut changed = Vec::new();
         for listed in &listing {
@@ -557,15 +624,31 @@ impl Inner {
                 Check::Unchanged => {}
                 Check::Touched => touched.push((listed.name.clone(), listed.stamp)),
                 Check::Changed(content) => {
+                    let now = Instant::now();
+                    let (load_deadline, deferrable) = match deadline {
+                        None => (now + self.limits.timeout, false),
+                        Some(deadline) => {
+                            let left = deadline.saturating_duration_since(now);
+                            if left.is_zero() {
+                                complete = false;
+                                continue;
+                            }
+                            (deadline, left < self.limits.timeout / 2)
+                        }
+                    };
                     let digest = digest_of(&content);
-                    let entry = match self.load(&listed.name, content) {
+                    let entry = match self.load(&listed.name, content, load_deadline, deferrable) {
                         Ok(loaded) => Entry {
                             stamp: listed.stamp,
                             digest,
                             loaded: Some(loaded),
                             error: None,
                         },
-                        Err(message) => {
+                        Err(LoadError::Deferred) => {
+                            complete = false;
+                            continue;
+                        }
+                        Err(LoadError::Failed(message)) => {
                             let previous = self.previous_version(&listed.name);
                             if previous.is_some() {
                                 tracing::warn!(
@@ -612,6 +695,7 @@ impl Inner {
             }
         }
         drop(dropped);
+        complete
     }
 
     /// The version of `name` to keep running when its new content fails to
@@ -626,14 +710,22 @@ impl Inner {
     }
 
     /// Loads one file into a fresh state, logging the result. The error is
-    /// `file:line: message`.
-    fn load(&self, name: &str, content: Result<Vec<u8>, String>) -> Result<Loaded, String> {
+    /// `file:line: message`. When `deferrable`, a timeout is not the file's
+    /// fault (it was given only what was left of an event's budget) and
+    /// comes back as [`LoadError::Deferred`].
+    fn load(
+        &self,
+        name: &str,
+        content: Result<Vec<u8>, String>,
+        deadline: Instant,
+        deferrable: bool,
+    ) -> Result<Loaded, LoadError> {
         let source = match content {
             Ok(source) => source,
             Err(why) => {
                 let message = format!("{name}: {why}");
                 tracing::error!(script = %name, "hook script not loaded: {message}");
-                return Err(message);
+                return Err(LoadError::Failed(message));
             }
         };
         let ctx = ApiContext {
@@ -642,7 +734,7 @@ impl Inner {
             hooks_dir: self.settings.dir.clone(),
         };
         let loaded = catch_unwind(AssertUnwindSafe(|| {
-            Script::load(name, &source, self.limits, ctx)
+            Script::load(name, &source, self.limits, ctx, deadline)
         }));
         match loaded {
             Ok(Ok(script)) => {
@@ -658,8 +750,15 @@ impl Inner {
                     stale: script.stale_flag(),
                     script: Arc::new(Mutex::new(script)),
                     kinds,
-                    handlers,
                 })
+            }
+            Ok(Err(failure)) if deferrable && failure.kind == FailureKind::Timeout => {
+                tracing::warn!(
+                    script = %name,
+                    "hook script not loaded yet: the event's hook time ran out; it loads on a \
+                     later event"
+                );
+                Err(LoadError::Deferred)
             }
             Ok(Err(failure)) => {
                 tracing::error!(
@@ -667,12 +766,12 @@ impl Inner {
                     "hook script failed to load: {}",
                     clean_log_text(&failure.message)
                 );
-                Err(failure.message)
+                Err(LoadError::Failed(failure.message))
             }
             Err(_) => {
                 let message = format!("{name}: internal error while loading the script");
                 tracing::error!(script = %name, "{message}");
-                Err(message)
+                Err(LoadError::Failed(message))
             }
         }
     }
@@ -765,8 +864,8 @@ fn digest_of(content: &Result<Vec<u8>, String>) -> u64 {
 }
 
 /// Takes a lock, giving up after `wait`. std's mutex has no timed lock, and
-/// contention here is rare (one async dispatch at a time), so polling every
-/// millisecond is simple and cheap.
+/// contention here is rare (a few hook threads, each state held for one
+/// handler call), so polling every millisecond is simple and cheap.
 fn lock_within<T>(mutex: &Mutex<T>, wait: Duration) -> Result<MutexGuard<'_, T>, LockFailure> {
     let deadline = Instant::now() + wait;
     loop {

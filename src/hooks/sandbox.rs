@@ -12,6 +12,8 @@
 //! - Memory: the state's allocator refuses to grow past `memory_limit_mb`.
 //! - Time: an instruction hook runs every [`INSTRUCTIONS_PER_CHECK`] VM
 //!   instructions and raises an error once the call's deadline has passed.
+//!   A call's deadline is the deadline of the whole event it belongs to, so
+//!   the handlers of one event share one time budget.
 //!   `pcall` is wrapped so a script cannot swallow that error and keep
 //!   spinning; `xpcall` runs its message handler after unwinding instead of
 //!   at the error (Lua would run it inside the hook, where hooks are off).
@@ -26,10 +28,14 @@
 //!   replaced or fenced: `table.insert`, `table.remove` and `table.move` are
 //!   re-implemented in Lua (their C loops run as long as a `__len`
 //!   metamethod says), `string.rep` refuses results larger than the memory
-//!   limit, and `string.find/match/gmatch/gsub` refuse subjects over
-//!   [`MAX_PATTERN_SUBJECT`] bytes and patterns over [`MAX_PATTERN_LEN`]
-//!   bytes. A pathological pattern on a subject under those sizes can still
-//!   run for a long time; `Hooks::dispatch` bounds that from the outside.
+//!   limit, and `string.find/match/gmatch/gsub` are Lua's matcher redone
+//!   in Rust ([`super::patterns`]) that looks at the call's deadline as it
+//!   backtracks, so a pathological pattern is stopped like a loop. They
+//!   also refuse subjects over [`MAX_PATTERN_SUBJECT`] bytes and patterns
+//!   over [`MAX_PATTERN_LEN`] bytes. Whatever C call is left that runs
+//!   long, `Hooks::dispatch` bounds from the outside, on the hooks' own
+//!   small thread pool, so such a call can hold one of those threads but
+//!   nothing else.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -41,6 +47,7 @@ use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmStat
 
 use super::api::{self, ApiContext, Reply};
 use super::events::EventKind;
+use super::patterns;
 use super::HookEvent;
 
 /// How many VM instructions run between two deadline checks. Small enough
@@ -48,8 +55,14 @@ use super::HookEvent;
 /// enough that the check costs nothing measurable.
 pub const INSTRUCTIONS_PER_CHECK: u32 = 1000;
 
-/// Largest string the pattern functions accept as subject (1 MiB).
-pub const MAX_PATTERN_SUBJECT: usize = 1 << 20;
+/// Largest string the pattern functions accept as subject (64 KiB). The
+/// matcher backtracks in C, out of the deadline hook's reach, and its
+/// running time grows with a power of the subject length, so the subject's
+/// size is the one lever inside the sandbox: 64 KiB covers any handle,
+/// name, setting or small file a hook looks at, and cuts a quadratic search
+/// (`.-x` on a string without `x`) to 1/256 of what 1 MiB allowed. It
+/// cannot make every pattern fast; `Hooks::dispatch` answers on time anyway.
+pub const MAX_PATTERN_SUBJECT: usize = 64 << 10;
 
 /// Largest pattern the pattern functions accept (4 KiB).
 pub const MAX_PATTERN_LEN: usize = 4 << 10;
@@ -271,7 +284,7 @@ pub struct Failure {
 /// classification below can recognise it through any wrapping.
 #[derive(Debug, thiserror::Error)]
 enum Interrupt {
-    #[error("{location}: stopped: the script ran longer than {ms} ms")]
+    #[error("{location}: stopped: hooks ran longer than {ms} ms (the time limit of one event)")]
     Timeout { location: String, ms: u128 },
     #[error("script code ran outside a hook call (a __gc finalizer?) and was stopped")]
     OutsideCall,
@@ -301,10 +314,9 @@ impl CallClock {
         *self.deadline.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn arm(&self, timeout: Duration) {
+    fn arm(&self, deadline: Instant) {
         self.last_line.store(0, Ordering::Relaxed);
-        *self.deadline.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(Instant::now() + timeout);
+        *self.deadline.lock().unwrap_or_else(PoisonError::into_inner) = Some(deadline);
     }
 
     fn disarm(&self) {
@@ -356,12 +368,29 @@ fn new_state(limits: &Limits, clock: &Arc<CallClock>) -> mlua::Result<Lua> {
     let string: Table = globals.raw_get("string")?;
     string.raw_set("dump", Value::Nil)?;
     string.raw_set("rep", rep_function(&lua, limits.rep_cap())?)?;
+    let timeout_ms = limits.timeout.as_millis();
+    let pattern_clock = Arc::clone(clock);
+    let check: patterns::Check = Arc::new(move |lua: &Lua| {
+        if pattern_clock.expired() {
+            // The instruction hook may not have run in this call yet, so
+            // take the script's line from the stack.
+            if let Some(line) = script_line(lua, &pattern_clock.chunk_name) {
+                pattern_clock.last_line.store(line, Ordering::Relaxed);
+            }
+            Err(mlua::Error::external(Interrupt::Timeout {
+                location: pattern_clock.location(),
+                ms: timeout_ms,
+            }))
+        } else {
+            Ok(())
+        }
+    });
+    patterns::install(&lua, &string, check, limits.rep_cap())?;
 
     // mlua's global hook, not a per-thread one: a per-thread hook is looked
     // up by thread and silently removes itself on any thread it was not set
     // for, while the global one applies to every Lua thread of the state.
     let hook_clock = Arc::clone(clock);
-    let timeout_ms = limits.timeout.as_millis();
     lua.set_global_hook(
         HookTriggers::new().every_nth_instruction(INSTRUCTIONS_PER_CHECK),
         move |_lua, debug| {
@@ -383,7 +412,7 @@ fn new_state(limits: &Limits, clock: &Arc<CallClock>) -> mlua::Result<Lua> {
 
     let expired_clock = Arc::clone(clock);
     let expired = lua.create_function(move |_, ()| Ok(expired_clock.expired()))?;
-    run_limited(&lua, clock, limits.timeout, || {
+    run_limited(&lua, clock, Instant::now() + limits.timeout, || {
         lua.load(PRELUDE)
             .set_name("=innkeeper sandbox")
             .set_mode(ChunkMode::Text)
@@ -391,6 +420,22 @@ fn new_state(limits: &Limits, clock: &Arc<CallClock>) -> mlua::Result<Lua> {
     })
     .map_err(|f| mlua::Error::runtime(f.message))?;
     Ok(lua)
+}
+
+/// The line the script's own code is at, looking down the stack from a
+/// library function it called (a few levels: the sandbox's wrappers sit in
+/// between).
+fn script_line(lua: &Lua, chunk_name: &str) -> Option<usize> {
+    (0..8).find_map(|level| {
+        lua.inspect_stack(level, |debug| {
+            if debug.source().source.as_deref() == Some(chunk_name) {
+                debug.current_line()
+            } else {
+                None
+            }
+        })
+        .flatten()
+    })
 }
 
 /// `string.rep` with the result size checked before anything is built, so
@@ -427,15 +472,15 @@ fn rep_function(lua: &Lua, cap: usize) -> mlua::Result<Function> {
     )
 }
 
-/// Runs `f` with the deadline armed, catching panics, and turns any error
+/// Runs `f` with `deadline` armed, catching panics, and turns any error
 /// into a [`Failure`] whose message names the file and line.
 fn run_limited<R>(
     lua: &Lua,
     clock: &CallClock,
-    timeout: Duration,
+    deadline: Instant,
     f: impl FnOnce() -> mlua::Result<R>,
 ) -> Result<R, Failure> {
-    clock.arm(timeout);
+    clock.arm(deadline);
     let result = catch_unwind(AssertUnwindSafe(f));
     clock.disarm();
     match result {
@@ -575,12 +620,14 @@ pub struct Script {
 
 impl Script {
     /// Builds a state for `name` and runs the file's top level, which
-    /// registers its handlers. Any failure comes back as `file:line: msg`.
+    /// registers its handlers and must finish by `deadline`. Any failure
+    /// comes back as `file:line: msg`.
     pub fn load(
         name: &str,
         source: &[u8],
         limits: Limits,
         ctx: ApiContext,
+        deadline: Instant,
     ) -> Result<Script, Failure> {
         let clock = Arc::new(CallClock::new(name));
         let lua = new_state(&limits, &clock).map_err(|err| Failure {
@@ -591,7 +638,7 @@ impl Script {
             kind: FailureKind::Error,
             message: format!("{name}: could not install the innkeeper API: {err}"),
         })?;
-        let loaded = run_limited(&lua, &clock, limits.timeout, || {
+        let loaded = run_limited(&lua, &clock, deadline, || {
             lua.load(source)
                 .set_name(clock.chunk_name.as_str())
                 .set_mode(ChunkMode::Text)
@@ -636,7 +683,8 @@ impl Script {
     }
 
     /// Calls one handler with a fresh `ev` table built from `event` (with
-    /// `fields` as its fields), within the time and memory limits.
+    /// `fields` as its fields), within the memory limit and stopped at
+    /// `deadline`: the end of the event's shared time budget.
     ///
     /// `ev.user` is created in a scope that ends with the call, so a script
     /// that keeps it in a global cannot use it later, during another user's
@@ -646,8 +694,9 @@ impl Script {
         handler: &Function,
         event: &HookEvent,
         fields: &serde_json::Map<String, serde_json::Value>,
+        deadline: Instant,
     ) -> Result<Reply, Failure> {
-        let result = run_limited(&self.lua, &self.clock, self.limits.timeout, || {
+        let result = run_limited(&self.lua, &self.clock, deadline, || {
             self.lua.scope(|scope| {
                 let ev = api::event_table(&self.lua, event, fields)?;
                 if let Some(dir) = &event.user_dir {
@@ -706,7 +755,7 @@ mod tests {
         code: &str,
         timeout: Duration,
     ) -> Result<Value, Failure> {
-        run_limited(lua, clock, timeout, || {
+        run_limited(lua, clock, Instant::now() + timeout, || {
             lua.load(code).set_name("@t.lua").eval::<Value>()
         })
     }
@@ -859,6 +908,44 @@ mod tests {
                 .to_string()
                 .unwrap(),
             "ll"
+        );
+    }
+
+    #[test]
+    fn a_backtracking_pattern_is_stopped_at_the_deadline() {
+        // Cubic backtracking on 60000 bytes: years inside Lua's C matcher.
+        let (lua, clock) = state();
+        let started = Instant::now();
+        let failure = eval(
+            &lua,
+            &clock,
+            "local s = string.rep('a', 60000)\nlocal at = s:find('.-.-b')\nreturn at",
+        )
+        .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Timeout, "{}", failure.message);
+        assert!(
+            failure.message.starts_with("t.lua:2: stopped"),
+            "{}",
+            failure.message
+        );
+        let failure = eval(
+            &lua,
+            &clock,
+            "local s = string.rep('a', 60000)\nwhile true do\n  pcall(string.gsub, s, '.-.-b', '')\nend",
+        )
+        .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Timeout, "{}", failure.message);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(
+            eval(
+                &lua,
+                &clock,
+                "return ('key = value'):match('^(%w+)%s*=%s*(%w+)$')"
+            )
+            .unwrap()
+            .to_string()
+            .unwrap(),
+            "key"
         );
     }
 
