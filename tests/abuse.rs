@@ -17,13 +17,56 @@ use common::{Client, Server};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Peak resident memory allowed during the storm: 200 hashes at once
-/// would need 200 × 32 MiB = 6.4 GiB.
-const RSS_BOUND_KIB: u64 = 400 * 1024;
+/// Scratch memory of one hash at the default cost (ln=15, r=8): 128 · r ·
+/// 2^ln bytes = 32 MiB, whatever p (lanes run one after the other).
+const DEFAULT_HASH_KIB: u64 = 128 * 8 * (1 << 15) / 1024;
 
+/// What the storm may add to idle RSS besides the hash buffers: 200
+/// connections with their sessions, request buffers and tokio tasks, and
+/// allocator slack. Measured: about 10 MiB (peak 62 MiB over an idle 20
+/// MiB with one 32 MiB hash buffer, debug build, 2 cores).
+const STORM_SLACK_KIB: u64 = 48 * 1024;
+
+/// The server's default hash concurrency, worked out as it documents it:
+/// cores − 1, at least 1.
+fn default_hash_concurrency() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)) as u64
+}
+
+/// Peak resident memory allowed during the storm: idle, plus two buffers
+/// (glibc may keep a freed one next to the live one) for each hash that
+/// may run at once, plus the slack. 200 hashes at once would need 200 ×
+/// 32 MiB = 6.4 GiB; one slot too many shows as 64 MiB over the bound.
+fn storm_rss_bound_kib(idle: u64) -> u64 {
+    idle + default_hash_concurrency() * DEFAULT_HASH_KIB * 2 + STORM_SLACK_KIB
+}
+
+/// Failed logins the account allows within its window.
+const ACCOUNT_LIMIT: u32 = 10;
+
+/// Audit rows with `action`, newest first.
+async fn audited(s: &Server, action: &'static str) -> Vec<innkeeper::store::audit::AuditEntry> {
+    s.app
+        .store
+        .run(|c| innkeeper::store::audit::list(c, None, 1000))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action)
+        .collect()
+}
+
+/// With one hashing slot the limit is checked and a failure counted while
+/// the slot is held, so exactly the account's limit of parallel guesses
+/// reaches the password check, however the 60 race: every other one is a
+/// 429 (each comes from its own address, so only the account limit bites).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_guesses_from_many_addresses_get_at_most_the_account_limit() {
-    let s = Server::start_with(common::forwarding).await;
+async fn parallel_guesses_from_many_addresses_get_exactly_the_account_limit() {
+    let s = Server::start_with(|c| {
+        common::forwarding(c);
+        c.password_hash.concurrency = 1;
+    })
+    .await;
     s.create_user("alice", Some("pw-alice"), false).await;
     let mut tasks = Vec::new();
     for i in 0..60 {
@@ -41,18 +84,31 @@ async fn parallel_guesses_from_many_addresses_get_at_most_the_account_limit() {
             .as_u16()
         }));
     }
-    let mut checked = 0;
+    let (mut checked, mut limited) = (0, 0);
     for t in tasks {
         match t.await.unwrap() {
             403 => checked += 1,
-            429 => {}
+            429 => limited += 1,
             other => panic!("guess answered {other}"),
         }
     }
     println!("abuse: 60 parallel guesses, {checked} reached the password check");
+    assert_eq!(
+        checked, ACCOUNT_LIMIT,
+        "guesses that reached the password check (the account allows {ACCOUNT_LIMIT})"
+    );
+    assert_eq!(limited, 60 - ACCOUNT_LIMIT, "guesses refused by the limit");
+    let failures = audited(&s, "login.failure").await;
+    assert_eq!(
+        failures.len() as u32,
+        ACCOUNT_LIMIT,
+        "one audited failure per checked guess: {failures:?}"
+    );
     assert!(
-        checked <= 10,
-        "{checked} guesses were checked, the account allows 10"
+        failures
+            .iter()
+            .all(|e| e.detail.as_deref() == Some("wrong_password")),
+        "{failures:?}"
     );
     // The right password from a fresh address is refused too.
     let mut c = s.client();
@@ -67,60 +123,130 @@ async fn parallel_guesses_from_many_addresses_get_at_most_the_account_limit() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_recovery_guesses_get_at_most_the_per_ip_and_handle_caps() {
-    let s = Server::start_with(common::forwarding).await;
-    s.create_user("alice", Some("pw-alice"), false).await;
+/// The answers to 40 wrong recovery codes for `handle` sent at once, each
+/// from its own address in 10.`net`/16 (so the per-address limit never
+/// bites), after a step 1. Every guess is wrong by construction: the live
+/// code is read from the console and skipped. Returns the counts of
+/// wrong-code and recovery-closed answers and the live code; any other
+/// answer fails.
+async fn recovery_burst(s: &Server, handle: &str, net: u8) -> (i64, i64, String) {
     let mut c = s.client();
     let a = c
         .post_from(
-            "10.8.0.1",
+            &format!("10.{net}.0.1"),
             "/api/users/recover-step1",
-            json!({"handle": "alice"}),
+            json!({ "handle": handle }),
         )
         .await;
     assert_eq!(a.status, 204);
+    let live = s.last_code("Password", handle);
+    let guesses: Vec<String> = (0..10_000)
+        .rev()
+        .map(|n| format!("{n:0width$}", width = live.len()))
+        .filter(|g| *g != live)
+        .take(40)
+        .collect();
     let mut tasks = Vec::new();
-    for i in 0..40 {
-        let base = s.base.clone();
+    for (i, code) in guesses.into_iter().enumerate() {
+        let (base, handle) = (s.base.clone(), handle.to_string());
         tasks.push(tokio::spawn(async move {
             let mut c = Client::new(&base);
             c.refresh_token().await;
-            let a = c.post_from(&format!("10.8.1.{}", i + 1), "/api/users/recover-step2", json!({"handle": "alice", "code": format!("{:04}", 10_000 - i - 1), "newPassword": "x"}))
+            let a = c
+                .post_from(
+                    &format!("10.{net}.1.{}", i + 1),
+                    "/api/users/recover-step2",
+                    json!({"handle": handle, "code": code, "newPassword": "x"}),
+                )
                 .await;
             (a.status.as_u16(), a.error().to_string())
         }));
     }
-    let mut wrong = 0;
+    let (mut wrong, mut closed) = (0, 0);
     for t in tasks {
         match t.await.unwrap() {
             (403, e) if e == innkeeper::error::INCORRECT_CODE => wrong += 1,
-            (403, _) => {}
-            (204, _) => panic!("a guess succeeded"),
-            (429, _) => {}
+            (403, e) if e == innkeeper::accounts::auth::RECOVERY_CLOSED => closed += 1,
             other => panic!("guess answered {other:?}"),
         }
     }
-    let guards = s
-        .app
+    (wrong, closed, live)
+}
+
+async fn recovery_guard(s: &Server, handle: &str) -> innkeeper::store::guards::Guard {
+    let handle = handle.to_string();
+    s.app
         .store
-        .run(|c| innkeeper::store::guards::get(c, "alice"))
+        .run(move |c| innkeeper::store::guards::get(c, &handle))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Each of 40 parallel wrong codes either reaches the comparison and is
+/// counted, or finds recovery already closed: the handle's running total
+/// and the audit hold exactly as many wrong codes as were answered
+/// "incorrect code" (no lost update), recovery closed only once the daily
+/// cap of them was reached, and the live code died after its third wrong
+/// try.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_recovery_guesses_are_each_counted_once() {
+    let s = Server::start_with(common::forwarding).await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let (wrong, closed, live) = recovery_burst(&s, "alice", 8).await;
+    let guards = recovery_guard(&s, "alice").await;
     println!(
-        "abuse: 40 parallel recovery guesses, {wrong} wrong codes, {} counted",
-        guards.day_wrong
+        "abuse: 40 parallel recovery guesses, {wrong} wrong codes, {closed} closed; {guards:?}"
     );
-    // Every wrong code counted against the handle (no lost update); the
-    // code itself died after 3 wrong tries, so the rest guessed nothing.
-    assert!(guards.day_wrong <= 40, "{guards:?}");
+    assert_eq!(wrong + closed, 40);
+    assert_eq!(guards.total_wrong, wrong, "{guards:?}");
+    assert_eq!(audited(&s, "recovery.failure").await.len() as i64, wrong);
+    assert!(
+        wrong >= innkeeper::accounts::auth::RECOVERY_WRONG_PER_DAY,
+        "recovery closed after {wrong} wrong codes, before the daily cap"
+    );
+    assert!(
+        !s.app
+            .codes
+            .redeem(innkeeper::codes::Purpose::Recovery, "alice", &live),
+        "the code outlived its wrong tries"
+    );
+    s.stop().await;
+}
+
+/// The day's count must hold every wrong code of the day, as the running
+/// total does. Today it loses some when the burst opens the day's window:
+/// each request that finds no guard row starts the window at its own
+/// clock reading, and writing a later start resets the count the earlier
+/// requests made (seen: 17 wrong codes, 13 or 14 counted for the day), so
+/// the daily cap is overrun. It depends on the interleaving, so five
+/// handles each get a burst. Ignored until the server fixes it; run it
+/// with `--ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "parallel wrong recovery codes reset each other's daily count (server defect)"]
+async fn parallel_recovery_guesses_each_count_for_the_day() {
+    let s = Server::start_with(common::forwarding).await;
+    for k in 0..5u8 {
+        let handle = format!("alice-{k}");
+        s.create_user(&handle, Some("pw-alice"), false).await;
+        let (wrong, _, _) = recovery_burst(&s, &handle, 20 + k).await;
+        let guards = recovery_guard(&s, &handle).await;
+        assert_eq!(guards.day_wrong, wrong, "{handle}: {guards:?}");
+    }
     s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn login_storm_with_default_scrypt_keeps_memory_bounded_and_health_answering() {
     let dir = tempfile::tempdir().unwrap();
-    // Default passwordHash: ln=15, r=8, p=3 (32 MiB a hash).
+    // Default passwordHash: ln=15, r=8, p=3 (32 MiB a hash), and the
+    // default concurrency, which the bound is worked out from.
+    let (defaults, _) = innkeeper::config::parse("").unwrap();
+    let h = &defaults.password_hash;
+    assert_eq!(
+        (h.log_n, h.r, h.concurrency),
+        (15, 8, 0),
+        "the bound's premises"
+    );
     std::fs::write(dir.path().join("config.yaml"), "port: 0\ndataRoot: data\n").unwrap();
     let o = child::run(
         dir.path(),
@@ -205,16 +331,22 @@ async fn login_storm_with_default_scrypt_keeps_memory_bounded_and_health_answeri
     let p99 = times[(times.len() * 99 / 100).min(times.len() - 1)];
     let peak = peak.load(Ordering::Relaxed);
     println!(
-        "abuse: login storm of 200 (default scrypt) took {:.1} s, {ok} logged in; peak RSS {} MiB (idle {} MiB); \
+        "abuse: login storm of 200 (default scrypt) took {:.1} s, {ok} logged in; peak RSS {} MiB (idle {} MiB, bound {} MiB); \
          /healthz p99 {:.1} ms over {} pings (max {:.1} ms)",
         storm_time.as_secs_f64(),
         peak / 1024,
         idle / 1024,
+        storm_rss_bound_kib(idle) / 1024,
         p99.as_secs_f64() * 1000.0,
         times.len(),
         times.last().unwrap().as_secs_f64() * 1000.0
     );
-    assert!(peak < RSS_BOUND_KIB, "peak RSS {peak} KiB during the storm");
+    let bound = storm_rss_bound_kib(idle);
+    assert!(
+        peak <= bound,
+        "peak RSS {peak} KiB during the storm, over {bound} KiB (idle {idle} KiB, {} hashing slot(s))",
+        default_hash_concurrency()
+    );
     assert!(server.stop().is_some_and(|s| s.success()));
 }
 

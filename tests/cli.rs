@@ -34,18 +34,33 @@ fn stop(server: ChildServer) -> std::process::ExitStatus {
     server.stop().expect("server stopped on SIGTERM")
 }
 
+/// Started with `--port 0` so nothing else listening on 8000 can fail it:
+/// the override is for this run only, so the config.yaml written is the
+/// embedded one, port 8000 included, and the URL is on loopback.
 #[tokio::test]
 async fn first_start_in_an_empty_folder_uses_the_embedded_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let began = Instant::now();
-    let (child, url) = start(dir.path(), &[]);
-    assert_eq!(url, "http://127.0.0.1:8000");
+    let (child, url) = start(dir.path(), &["--port", "0"]);
+    let port = url
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("not a loopback URL with a port: {url}"));
+    assert_ne!(port, 0, "{url}");
+    let written = std::fs::read_to_string(dir.path().join("config.yaml")).unwrap();
+    assert_eq!(
+        written,
+        innkeeper::config::DEFAULT_CONFIG_TEXT,
+        "the embedded config, untouched by the override"
+    );
+    assert!(written.lines().any(|l| l == "port: 8000"), "{written}");
+    let (config, _) = innkeeper::config::parse(&written).unwrap();
+    assert_eq!(config.port, 8000);
     let resp = reqwest::get(format!("{url}/healthz")).await.unwrap();
     let took = began.elapsed();
     assert_eq!(resp.status(), 200);
     // Generous for a debug build on a busy machine; the release figure is in BENCHMARKS.md.
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert!(dir.path().join("config.yaml").is_file());
     assert!(dir.path().join("data/innkeeper.db").is_file());
     for folder in innkeeper::userdata::layout::FOLDERS {
         assert!(

@@ -9,6 +9,12 @@
 //! last acknowledged value or one attempted after it. After each restart:
 //! the server answers, no temp file is left, every account has its folder.
 //!
+//! Each round must have writes to check: its storm logs in before the kill
+//! is armed (a failed login fails the test), the kill comes at a random
+//! moment after the round's first acknowledged write, and a round without
+//! one fails, named. A request that fails before the kill is announced, or
+//! an answer other than the expected one, fails the test too.
+//!
 //! 50 kills by default; `INNKEEPER_LONG_TESTS=1` makes it 500.
 
 #[path = "common/child.rs"]
@@ -77,6 +83,8 @@ struct Tracker {
     /// The number in avatar-user's avatar.
     avatar: Reg<Option<u64>>,
     acked_writes: u64,
+    /// Acknowledged writes of the current round.
+    round_acked: u64,
 }
 
 /// A logged-in client that reports failures instead of panicking (the
@@ -356,74 +364,108 @@ fn check_after_start(data: &Path, round: usize) {
     }
 }
 
-/// The storm: one task per kind of write, each with one request in flight.
-async fn storm(
-    base: &str,
+/// What one round's storm tasks share: the tracker, the flag that says the
+/// kill is coming (set before the kill, so a request that fails while it is
+/// still clear failed on a live server), and the round for messages.
+#[derive(Clone)]
+struct Round {
     t: Arc<Mutex<Tracker>>,
     stop: Arc<AtomicBool>,
-    seed: u64,
     next: Arc<AtomicU64>,
-) -> Vec<tokio::task::JoinHandle<()>> {
+    round: usize,
+}
+
+impl Round {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// A request that got no answer: expected once the kill is announced,
+    /// a failure of the live server before that.
+    fn lost(&self, what: &str, e: &str) {
+        assert!(
+            self.stopped(),
+            "round {}: {what} failed on the live server: {e}",
+            self.round
+        );
+    }
+
+    /// Counts an acknowledged write after `apply` recorded it.
+    fn acked(&self, apply: impl FnOnce(&mut Tracker)) {
+        let mut t = self.t.lock().unwrap();
+        apply(&mut t);
+        t.acked_writes += 1;
+        t.round_acked += 1;
+    }
+}
+
+/// Logs in for the storm of `round`; a login that fails fails the test (a
+/// storm whose tasks never logged in would write nothing and prove nothing).
+async fn storm_login(base: &str, handle: &str, round: usize) -> Session {
+    Session::login(base, handle, "")
+        .await
+        .unwrap_or_else(|e| panic!("round {round}: storm login as {handle} failed: {e}"))
+}
+
+/// The storm: one task per kind of write, each with one request in flight.
+/// Every task is logged in before this returns, so the kill that follows
+/// lands among writes, not logins. A task ends when the kill is announced
+/// (or a request dies with the server after it); any other answer than the
+/// expected one panics.
+async fn storm(base: &str, r: &Round, seed: u64) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
     for (i, &h) in SAVERS.iter().enumerate() {
-        let (base, t, stop, next) = (base.to_string(), t.clone(), stop.clone(), next.clone());
+        let s = storm_login(base, h, r.round).await;
+        let r = r.clone();
         tasks.push(tokio::spawn(async move {
-            let Ok(s) = Session::login(&base, h, "").await else {
-                return;
-            };
             let mut rng = Rng(seed ^ ((i as u64 + 11) * 0x9e37_79b9));
-            while !stop.load(Ordering::Relaxed) {
-                let k = next.fetch_add(1, Ordering::Relaxed);
+            while !r.stopped() {
+                let k = r.next.fetch_add(1, Ordering::Relaxed);
                 let pad = "x".repeat(rng.below(30_000) as usize);
-                t.lock().unwrap().saves.get_mut(h).unwrap().attempt(Some(k));
+                r.t.lock()
+                    .unwrap()
+                    .saves
+                    .get_mut(h)
+                    .unwrap()
+                    .attempt(Some(k));
                 match s
                     .post("/api/settings/save", json!({ "counter": k, "pad": pad }))
                     .await
                 {
-                    Ok((200, _)) => {
-                        let mut t = t.lock().unwrap();
-                        t.saves.get_mut(h).unwrap().ack(Some(k));
-                        t.acked_writes += 1;
-                    }
+                    Ok((200, _)) => r.acked(|t| t.saves.get_mut(h).unwrap().ack(Some(k))),
                     Ok((status, body)) => panic!("save answered {status}: {body}"),
-                    Err(_) => return,
+                    Err(e) => return r.lost("save", &e),
                 }
             }
         }));
     }
     {
-        let (base, t, stop, next) = (base.to_string(), t.clone(), stop.clone(), next.clone());
+        let s = storm_login(base, SNAP_USER, r.round).await;
+        let r = r.clone();
         tasks.push(tokio::spawn(async move {
-            let Ok(s) = Session::login(&base, SNAP_USER, "").await else {
-                return;
-            };
             let mut rng = Rng(seed ^ 0x5a5a_1234);
-            while !stop.load(Ordering::Relaxed) {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                t.lock().unwrap().snap_settings.attempt(Some(k));
+            while !r.stopped() {
+                let k = r.next.fetch_add(1, Ordering::Relaxed);
+                r.t.lock().unwrap().snap_settings.attempt(Some(k));
                 match s.post("/api/settings/save", json!({ "snap": k })).await {
-                    Ok((200, _)) => {
-                        let mut t = t.lock().unwrap();
-                        t.snap_settings.ack(Some(k));
-                        t.acked_writes += 1;
-                    }
+                    Ok((200, _)) => r.acked(|t| t.snap_settings.ack(Some(k))),
                     Ok((status, body)) => panic!("save answered {status}: {body}"),
-                    Err(_) => return,
+                    Err(e) => return r.lost("save", &e),
                 }
                 match s.post("/api/settings/make-snapshot", json!({})).await {
-                    Ok((204, _)) => {
-                        let mut t = t.lock().unwrap();
+                    Ok((204, _)) => r.acked(|t| {
                         t.snap_required.insert(k);
-                        t.acked_writes += 1;
-                    }
+                    }),
                     Ok((status, body)) => panic!("make-snapshot answered {status}: {body}"),
-                    Err(_) => return,
+                    Err(e) => return r.lost("make-snapshot", &e),
                 }
                 if rng.below(3) != 0 {
                     continue;
                 }
-                let Ok((200, list)) = s.post("/api/settings/get-snapshots", json!({})).await else {
-                    return;
+                let list = match s.post("/api/settings/get-snapshots", json!({})).await {
+                    Ok((200, list)) => list,
+                    Ok((status, body)) => panic!("get-snapshots answered {status}: {body}"),
+                    Err(e) => return r.lost("get-snapshots", &e),
                 };
                 let list: Vec<Value> = serde_json::from_str(&list).expect("snapshot list");
                 if list.is_empty() {
@@ -433,45 +475,46 @@ async fn storm(
                     .as_str()
                     .unwrap()
                     .to_string();
-                let Ok((200, text)) = s
+                let text = match s
                     .post("/api/settings/load-snapshot", json!({ "name": name }))
                     .await
-                else {
-                    return;
+                {
+                    Ok((200, text)) => text,
+                    Ok((status, body)) => panic!("load-snapshot answered {status}: {body}"),
+                    Err(e) => return r.lost("load-snapshot", &e),
                 };
                 let j = serde_json::from_str::<Value>(&text)
                     .expect("snapshot is JSON")
                     .get("snap")
                     .and_then(Value::as_u64);
-                t.lock().unwrap().snap_settings.attempt(j);
+                r.t.lock().unwrap().snap_settings.attempt(j);
                 match s
                     .post("/api/settings/restore-snapshot", json!({ "name": name }))
                     .await
                 {
-                    Ok((204, _)) => {
-                        let mut t = t.lock().unwrap();
-                        t.snap_settings.ack(j);
-                        t.acked_writes += 1;
-                    }
+                    Ok((204, _)) => r.acked(|t| t.snap_settings.ack(j)),
                     Ok((status, body)) => panic!("restore answered {status}: {body}"),
-                    Err(_) => return,
+                    Err(e) => return r.lost("restore-snapshot", &e),
                 }
             }
         }));
     }
     {
         // Accounts: create and delete the churn handles.
-        let (base, t, stop) = (base.to_string(), t.clone(), stop.clone());
+        let s = storm_login(base, "default-user", r.round).await;
+        let r = r.clone();
         tasks.push(tokio::spawn(async move {
-            let Ok(s) = Session::login(&base, "default-user", "").await else {
-                return;
-            };
             let mut rng = Rng(seed ^ 0x77_0000);
-            while !stop.load(Ordering::Relaxed) {
+            while !r.stopped() {
                 let h = CHURN[rng.below(CHURN.len() as u64) as usize];
                 let create = rng.below(2) == 0;
-                t.lock().unwrap().exists.get_mut(h).unwrap().attempt(create);
-                let r = if create {
+                r.t.lock()
+                    .unwrap()
+                    .exists
+                    .get_mut(h)
+                    .unwrap()
+                    .attempt(create);
+                let answer = if create {
                     s.post("/api/users/create", json!({ "handle": h, "name": h }))
                         .await
                 } else {
@@ -481,48 +524,45 @@ async fn storm(
                     )
                     .await
                 };
-                match r {
+                match answer {
                     Ok((200 | 409, _)) if create => {}
                     Ok((204, _)) if !create => {}
                     Ok((status, body)) => panic!("create={create} answered {status}: {body}"),
-                    Err(_) => return,
+                    Err(e) => return r.lost("create or delete", &e),
                 }
-                let mut t = t.lock().unwrap();
-                t.exists.get_mut(h).unwrap().ack(create);
-                t.acked_writes += 1;
+                r.acked(|t| t.exists.get_mut(h).unwrap().ack(create));
             }
         }));
     }
     {
         // Passwords and avatars, as the admin.
-        let (base, t, stop, next) = (base.to_string(), t.clone(), stop.clone(), next.clone());
+        let s = storm_login(base, "default-user", r.round).await;
+        let r = r.clone();
         tasks.push(tokio::spawn(async move {
-            let Ok(s) = Session::login(&base, "default-user", "").await else { return };
             let mut rng = Rng(seed ^ 0x1357);
-            while !stop.load(Ordering::Relaxed) {
-                let k = next.fetch_add(1, Ordering::Relaxed);
+            while !r.stopped() {
+                let k = r.next.fetch_add(1, Ordering::Relaxed);
                 if rng.below(2) == 0 {
-                    t.lock().unwrap().password.attempt(k);
+                    r.t.lock().unwrap().password.attempt(k);
                     match s
                         .post("/api/users/change-password", json!({ "handle": PW_USER, "newPassword": format!("pw-{k}") }))
                         .await
                     {
-                        Ok((204, _)) => t.lock().unwrap().password.ack(k),
+                        Ok((204, _)) => r.acked(|t| t.password.ack(k)),
                         Ok((status, body)) => panic!("change-password answered {status}: {body}"),
-                        Err(_) => return,
+                        Err(e) => return r.lost("change-password", &e),
                     }
                 } else {
-                    t.lock().unwrap().avatar.attempt(Some(k));
+                    r.t.lock().unwrap().avatar.attempt(Some(k));
                     match s
                         .post("/api/users/change-avatar", json!({ "handle": AVATAR_USER, "avatar": format!("data:image/png;base64,QUFB{k}") }))
                         .await
                     {
-                        Ok((204, _)) => t.lock().unwrap().avatar.ack(Some(k)),
+                        Ok((204, _)) => r.acked(|t| t.avatar.ack(Some(k))),
                         Ok((status, body)) => panic!("change-avatar answered {status}: {body}"),
-                        Err(_) => return,
+                        Err(e) => return r.lost("change-avatar", &e),
                     }
                 }
-                t.lock().unwrap().acked_writes += 1;
             }
         }));
     }
@@ -582,6 +622,7 @@ async fn random_kills_lose_no_acknowledged_write() {
         password: Reg::new(0),
         avatar: Reg::new(None),
         acked_writes: 0,
+        round_acked: 0,
     }));
     let next = Arc::new(AtomicU64::new(1));
     let mut rng = Rng(seed);
@@ -589,26 +630,43 @@ async fn random_kills_lose_no_acknowledged_write() {
     let mut temp_seen = 0;
     let mut server = ChildServer::start(dir.path()).expect("first start");
     setup(&server.base).await;
+    let mut per_round = Vec::with_capacity(kills);
     for round in 0..kills {
-        let stop = Arc::new(AtomicBool::new(false));
-        let tasks = storm(
-            &server.base,
-            t.clone(),
-            stop.clone(),
-            seed ^ round as u64,
-            next.clone(),
-        )
-        .await;
-        // Logins take a moment; kill somewhere in the writes that follow.
-        tokio::time::sleep(Duration::from_millis(40 + rng.below(400))).await;
+        t.lock().unwrap().round_acked = 0;
+        let r = Round {
+            t: t.clone(),
+            stop: Arc::new(AtomicBool::new(false)),
+            next: next.clone(),
+            round,
+        };
+        let tasks = storm(&server.base, &r, seed ^ round as u64).await;
+        // Kill somewhere in the writes: a random moment after the first one
+        // of the round was acknowledged (waited for, bounded).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while t.lock().unwrap().round_acked == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: no write acknowledged within 30 s of the storm's start"
+            );
+            if tasks.iter().any(|task| task.is_finished()) {
+                break; // its panic is reported below
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.below(400))).await;
+        // Announced first: a request that fails while the flag is clear
+        // failed on a live server.
+        r.stop.store(true, Ordering::SeqCst);
         server.kill();
-        stop.store(true, Ordering::Relaxed);
         for task in tasks {
             tokio::time::timeout(Duration::from_secs(30), task)
                 .await
-                .expect("storm task ends after the kill")
-                .expect("storm task did not panic");
+                .unwrap_or_else(|_| panic!("round {round}: a storm task outlived the kill by 30 s"))
+                .unwrap_or_else(|e| panic!("round {round}: a storm task failed: {e}"));
         }
+        let acked = t.lock().unwrap().round_acked;
+        assert!(acked > 0, "round {round}: no write acknowledged");
+        per_round.push(acked);
         temp_seen += temp_files(&data).len();
         {
             let mut copy = std::mem::take(&mut *t.lock().unwrap());
@@ -623,9 +681,16 @@ async fn random_kills_lose_no_acknowledged_write() {
     let status = server.stop();
     assert!(status.is_some_and(|s| s.success()), "SIGTERM exits 0");
     let acked = t.lock().unwrap().acked_writes;
+    assert_eq!(
+        acked,
+        per_round.iter().sum::<u64>(),
+        "every write counted in its round"
+    );
     println!(
         "crash storm: survived {kills} SIGKILLs with 0 lost of {acked} acknowledged writes \
-         ({temp_seen} temp files left by kills, all swept at start) in {:.1} s",
+         ({} to {} a round; {temp_seen} temp files left by kills, all swept at start) in {:.1} s",
+        per_round.iter().min().unwrap_or(&0),
+        per_round.iter().max().unwrap_or(&0),
         began.elapsed().as_secs_f64()
     );
 }

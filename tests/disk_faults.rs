@@ -3,33 +3,48 @@
 //! a log line — not a crash, not a torn file, not a leftover temp file —
 //! and the server goes on once the fault is gone.
 //!
-//! The full-disk and read-only variants need `mount` (root in a sandbox);
-//! where it is refused they say so and the variant that works everywhere
-//! (a settings.json replaced by a folder) still runs.
+//! The full-disk and read-only variants need `mount`. Run as root (as CI
+//! runs the suite) a refused mount fails them; without root they are
+//! skipped with a line on the terminal, and the variant that works
+//! everywhere (a settings.json replaced by a folder) still runs. Each test
+//! reads only its own log lines.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use common::Server;
 use innkeeper::userdata::atomic::TEMP_PREFIX;
 use serde_json::json;
 
-/// Every log line of this test binary.
-fn log() -> Arc<Mutex<Vec<u8>>> {
-    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOG.get_or_init(|| {
+/// The log lines of one test. The subscriber is the default of the test's
+/// own thread only, where its current-thread runtime runs the server it
+/// starts (`#[tokio::test]` without a flavor): tests running side by side
+/// in this binary cannot see each other's lines.
+struct TestLog {
+    buf: Arc<Mutex<Vec<u8>>>,
+    _default: tracing::subscriber::DefaultGuard,
+}
+
+impl TestLog {
+    fn start() -> TestLog {
         let buf = Arc::new(Mutex::new(Vec::new()));
         let writer = buf.clone();
-        let _ = tracing_subscriber::fmt()
+        let subscriber = tracing_subscriber::fmt()
             .with_ansi(false)
             .with_writer(move || LogWriter(writer.clone()))
-            .try_init();
-        buf
-    })
-    .clone()
+            .finish();
+        TestLog {
+            buf,
+            _default: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    fn has(&self, needle: &str) -> bool {
+        String::from_utf8_lossy(&self.buf.lock().unwrap()).contains(needle)
+    }
 }
 
 struct LogWriter(Arc<Mutex<Vec<u8>>>);
@@ -43,10 +58,6 @@ impl std::io::Write for LogWriter {
     }
 }
 
-fn logged(needle: &str) -> bool {
-    String::from_utf8_lossy(&log().lock().unwrap()).contains(needle)
-}
-
 /// Unmounts on drop, whatever happens in the test.
 struct Mount(PathBuf);
 impl Drop for Mount {
@@ -55,14 +66,48 @@ impl Drop for Mount {
     }
 }
 
-fn mount(args: &[&str], target: &Path) -> Option<Mount> {
-    let ok = Command::new("mount")
-        .args(args)
-        .arg(target)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then(|| Mount(target.to_path_buf()))
+/// Whether this process runs with effective uid 0 (the `Uid:` line of
+/// /proc/self/status: real, effective, saved, filesystem).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Runs `mount <args> <target>`. A refusal fails the test when running as
+/// root (CI runs the suite as root, where mounts work, so a refusal there
+/// means the variant silently stopped testing anything); only without root
+/// is the variant skipped, said on the terminal even when output is
+/// captured.
+fn mount(args: &[&str], target: &Path, variant: &str) -> Option<Mount> {
+    let why = match Command::new("mount").args(args).arg(target).output() {
+        Ok(o) if o.status.success() => return Some(Mount(target.to_path_buf())),
+        Ok(o) => format!(
+            "{}: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        Err(e) => format!("mount did not run: {e}"),
+    };
+    assert!(
+        !is_root(),
+        "disk faults: mount {args:?} refused although running as root ({why}); \
+         the {variant} variant must run here"
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: disk faults: the {variant} variant needs mount, refused without root ({why})"
+    );
+    None
 }
 
 fn temp_files(dir: &Path) -> Vec<PathBuf> {
@@ -86,10 +131,11 @@ fn settings_of(s: &Server, h: &str) -> String {
 
 #[tokio::test]
 async fn a_settings_file_that_cannot_be_replaced_is_a_clean_507() {
-    log();
+    let log = TestLog::start();
     let s = Server::start().await;
     s.create_user("bob", None, false).await;
     let mut c = s.login("bob", "").await;
+    assert!(!log.has("storage error"), "a fresh log");
     let target = s.user_dir("bob").join("settings.json");
     std::fs::remove_file(&target).unwrap();
     std::fs::create_dir_all(target.join("in-the-way")).unwrap();
@@ -102,7 +148,7 @@ async fn a_settings_file_that_cannot_be_replaced_is_a_clean_507() {
     );
     assert!(target.join("in-the-way").is_dir());
     assert!(temp_files(&s.data_root()).is_empty(), "temp files left");
-    assert!(logged("storage error"), "no log line");
+    assert!(log.has("storage error"), "no log line");
     // Fault gone: the next save works.
     std::fs::remove_dir_all(&target).unwrap();
     let a = c.send("/api/settings/save", json!({"x": 2}), &[]).await;
@@ -113,12 +159,12 @@ async fn a_settings_file_that_cannot_be_replaced_is_a_clean_507() {
 
 #[tokio::test]
 async fn a_full_disk_is_a_clean_507_and_the_old_file_stays() {
-    log();
+    let log = TestLog::start();
     let outer = tempfile::tempdir().unwrap();
     let mnt = outer.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
-    let Some(_m) = mount(&["-t", "tmpfs", "-o", "size=4m", "tmpfs"], &mnt) else {
-        println!("disk faults: tmpfs mount refused here; full-disk variant skipped");
+    let tmpfs = ["-t", "tmpfs", "-o", "size=4m", "tmpfs"];
+    let Some(_m) = mount(&tmpfs, &mnt, "full-disk") else {
         return;
     };
     let root = mnt.join("data");
@@ -132,6 +178,7 @@ async fn a_full_disk_is_a_clean_507_and_the_old_file_stays() {
         .await;
     assert_eq!(a.status, 200);
     let before = settings_of(&s, "bob");
+    assert!(!log.has("storage error"), "a fresh log");
     // Fill the disk to the last byte.
     let filler = mnt.join("filler");
     {
@@ -166,7 +213,7 @@ async fn a_full_disk_is_a_clean_507_and_the_old_file_stays() {
         a.body
     );
     assert!(a.body.is_object(), "a JSON answer");
-    assert!(logged("storage error"), "no log line");
+    assert!(log.has("storage error"), "no log line");
     let r = c.fetch("/healthz").await;
     assert_eq!(r.status, 200);
     // Space again: everything works, and no half-made account is left.
@@ -192,7 +239,7 @@ async fn a_full_disk_is_a_clean_507_and_the_old_file_stays() {
 
 #[tokio::test]
 async fn a_read_only_folder_is_a_clean_507() {
-    log();
+    let log = TestLog::start();
     let s = Server::start().await;
     s.create_user("bob", None, false).await;
     let mut c = s.login("bob", "").await;
@@ -202,7 +249,7 @@ async fn a_read_only_folder_is_a_clean_507() {
     assert_eq!(a.status, 200);
     let before = settings_of(&s, "bob");
     let dir = s.user_dir("bob");
-    let Some(m) = mount(&["--bind", dir.to_str().unwrap()], &dir).map(|m| {
+    let Some(m) = mount(&["--bind", dir.to_str().unwrap()], &dir, "read-only").map(|m| {
         let ro = Command::new("mount")
             .args(["-o", "remount,ro,bind"])
             .arg(&dir)
@@ -210,11 +257,11 @@ async fn a_read_only_folder_is_a_clean_507() {
             .is_ok_and(|s| s.success());
         (m, ro)
     }) else {
-        println!("disk faults: bind mount refused here; read-only variant skipped");
         s.stop().await;
         return;
     };
     assert!(m.1, "remount read-only");
+    assert!(!log.has("storage error"), "a fresh log");
     for (path, body) in [
         ("/api/settings/save", json!({"v": "after"})),
         ("/api/users/reset-settings", json!({})),
@@ -224,7 +271,7 @@ async fn a_read_only_folder_is_a_clean_507() {
         assert!(a.body["error"].is_string(), "{path}: {}", a.body);
     }
     assert_eq!(settings_of(&s, "bob"), before);
-    assert!(logged("storage error"));
+    assert!(log.has("storage error"), "no log line");
     drop(m);
     let a = c
         .send("/api/settings/save", json!({"v": "after"}), &[])

@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// Text planted next to the data root: no answer may ever contain it.
 const OUTSIDE_SECRET: &str = "OUTSIDE-SECRET-7f3a9c";
 /// Text planted in another user's folder: only an admin's backup of that
-/// user may carry it (and then compressed).
+/// user may carry it.
 const VICTIM_SECRET: &str = "VICTIM-SECRET-51be02";
 /// Start of the SQLite file and of /etc/passwd.
 const FORBIDDEN: &[&str] = &[OUTSIDE_SECRET, "SQLite format 3", "root:x:0:0"];
@@ -166,7 +166,73 @@ fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
-/// Asserts the answer is neither a 5xx, nor missing, nor leaking.
+/// The head (lower-cased text) and body of a raw HTTP/1.1 answer, the
+/// body put together from its chunks when it was sent chunked (as
+/// streamed backups are): Err when the chunks are cut or broken. None
+/// when the answer has no end of head.
+fn split_answer(answer: &[u8]) -> Option<(String, Result<Vec<u8>, String>)> {
+    let end = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+    let rest = &answer[end + 4..];
+    if !head.contains("\r\ntransfer-encoding: chunked") {
+        return Some((head, Ok(rest.to_vec())));
+    }
+    let body = dechunk(rest).ok_or_else(|| "cut or broken chunks".to_string());
+    Some((head, body))
+}
+
+/// The data of a chunked body, None unless it ends with the last chunk.
+fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let line = rest.windows(2).position(|w| w == b"\r\n")?;
+        let size = std::str::from_utf8(&rest[..line]).ok()?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        rest = &rest[line + 2..];
+        if size == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(rest.get(..size)?);
+        rest = rest.get(size + 2..)?;
+    }
+}
+
+/// The name and unpacked content of each entry of a zip.
+type Entries = Vec<(String, Vec<u8>)>;
+
+/// The name and unpacked content of every entry of a zip answer (a
+/// backup): a secret in a deflated entry never shows in the answer's
+/// bytes. None when the answer is not a zip; Err when it claims to be one
+/// (by its type or its first bytes) and cannot be read whole.
+fn zip_entries(answer: &[u8]) -> Option<Result<Entries, String>> {
+    use std::io::Read;
+    let (head, body) = split_answer(answer)?;
+    let typed = head.contains("\r\ncontent-type: application/zip");
+    let body = match body {
+        Ok(body) if typed || body.starts_with(b"PK\x03\x04") => body,
+        Err(e) if typed => return Some(Err(e)),
+        _ => return None,
+    };
+    let read = || -> Result<Entries, String> {
+        let mut archive =
+            zip::ZipArchive::new(std::io::Cursor::new(body)).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;
+            let name = entry.name().map_err(|e| e.to_string())?.into_owned();
+            let mut content = Vec::new();
+            entry
+                .read_to_end(&mut content)
+                .map_err(|e| format!("{name}: {e}"))?;
+            out.push((name, content));
+        }
+        Ok(out)
+    };
+    Some(read())
+}
+
+/// Asserts the answer is neither a 5xx, nor missing, nor leaking, in its
+/// bytes or, for a zip, in any entry's name or unpacked content.
 fn judge(path: &str, status: u16, body: &[u8], may_hold_victim: bool) -> Result<(), TestCaseError> {
     prop_assert!(status != 0, "no answer for {path}");
     prop_assert!(
@@ -174,16 +240,88 @@ fn judge(path: &str, status: u16, body: &[u8], may_hold_victim: bool) -> Result<
         "{status} for {path}: {}",
         String::from_utf8_lossy(body)
     );
-    for secret in FORBIDDEN {
-        prop_assert!(!contains(body, secret), "{path} leaked {secret}");
+    let mut places = vec![("the answer".to_string(), body.to_vec())];
+    match zip_entries(body) {
+        None => {}
+        Some(Ok(entries)) => {
+            for (name, content) in entries {
+                places.push((
+                    format!("the name of zip entry {name:?}"),
+                    name.clone().into_bytes(),
+                ));
+                places.push((format!("zip entry {name:?}"), content));
+            }
+        }
+        Some(Err(e)) => prop_assert!(false, "{path} answered a zip that does not read: {e}"),
     }
-    if !may_hold_victim {
-        prop_assert!(
-            !contains(body, VICTIM_SECRET),
-            "{path} leaked another user's file"
-        );
+    for (place, bytes) in &places {
+        for secret in FORBIDDEN {
+            prop_assert!(
+                !contains(bytes, secret),
+                "{path} leaked {secret} in {place}"
+            );
+        }
+        if !may_hold_victim {
+            prop_assert!(
+                !contains(bytes, VICTIM_SECRET),
+                "{path} leaked another user's file in {place}"
+            );
+        }
     }
     Ok(())
+}
+
+/// A zip holding `content` deflated, sent as a streamed backup is: chunked.
+fn chunked_zip_answer(name: &str, content: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file(name, options).unwrap();
+    zip.write_all(content).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let mut answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/zip\r\n\
+                       transfer-encoding: chunked\r\n\r\n"
+        .to_vec();
+    for chunk in bytes.chunks(100) {
+        answer.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        answer.extend_from_slice(chunk);
+        answer.extend_from_slice(b"\r\n");
+    }
+    answer.extend_from_slice(b"0\r\n\r\n");
+    answer
+}
+
+/// The oracle finds a secret in a deflated zip entry of a chunked answer,
+/// where a search of the answer's bytes cannot; and it refuses a zip
+/// answer cut short rather than letting it pass unread.
+#[test]
+fn the_leak_oracle_looks_inside_zip_answers() {
+    let padding = "chat line\n".repeat(200);
+    for secret in FORBIDDEN.iter().chain([&VICTIM_SECRET]) {
+        let answer = chunked_zip_answer(
+            "chats/a.jsonl",
+            format!("{padding}{secret}{padding}").as_bytes(),
+        );
+        assert!(
+            !contains(&answer, secret),
+            "deflated, {secret} is not in the bytes"
+        );
+        let may_hold_victim = false;
+        assert!(
+            judge("/api/users/backup", 200, &answer, may_hold_victim).is_err(),
+            "{secret} inside the zip went unseen"
+        );
+    }
+    let victims = chunked_zip_answer(
+        "characters/secret.txt",
+        format!("{padding}{VICTIM_SECRET}").as_bytes(),
+    );
+    assert!(judge("/api/users/backup", 200, &victims, true).is_ok());
+    let clean = chunked_zip_answer("chats/a.jsonl", padding.as_bytes());
+    assert!(judge("/api/users/backup", 200, &clean, false).is_ok());
+    let cut = &clean[..clean.len() / 2];
+    assert!(judge("/api/users/backup", 200, cut, false).is_err());
 }
 
 /// A raw HTTP/1.1 request with a correct Content-Length.
@@ -499,9 +637,11 @@ async fn every_traversal_form_stays_inside_the_callers_folder() {
                     );
                 }
             }
+            // The backup first, while the account still exists: its zip
+            // goes through the oracle before a delete can make it a 404.
             for route in [
-                "/api/users/delete",
                 "/api/users/backup",
+                "/api/users/delete",
                 "/api/users/usage",
                 "/api/users/change-name",
                 "/api/users/disable",
@@ -515,6 +655,30 @@ async fn every_traversal_form_stays_inside_the_callers_folder() {
             }
         }
     }
+    // The oracle reads real backups: the admin's backup of victim holds the
+    // secret planted there, unpacked from the zip.
+    let hp = vec![
+        (
+            "Cookie".to_string(),
+            format!("innkeeper_sid={}", f.sid).into_bytes(),
+        ),
+        ("X-CSRF-Token".to_string(), f.token.clone().into_bytes()),
+        ("Content-Type".to_string(), b"application/json".to_vec()),
+    ];
+    let body = serde_json::to_vec(&json!({ "handle": "victim" })).unwrap();
+    let (status, out) = send(&f.base, &build("POST", "/api/users/backup", &hp, &body)).await;
+    assert_eq!(status, 200);
+    let entries = zip_entries(&out)
+        .expect("the backup is a zip")
+        .expect("the backup reads");
+    assert!(
+        entries
+            .iter()
+            .any(|(name, content)| name == "characters/secret.txt"
+                && contains(content, VICTIM_SECRET)),
+        "victim's secret is in their backup: {:?}",
+        entries.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
     // Nothing outside the data root was touched or removed.
     assert_eq!(
         std::fs::read_to_string(server.dir.path().join("secret.txt")).unwrap(),

@@ -2,15 +2,21 @@
 //! run for real in front of a server: login, a session, the client address
 //! Innkeeper records, and a streamed backup all pass through.
 //! Needs the `nginx` and `caddy` packages (tests/run.sh installs them).
+//!
+//! The client connects from 127.0.0.2, so the address Innkeeper records
+//! can only be the forwarded one, never the proxy's own 127.0.0.1. Each
+//! proxy listens on a random high port; when that port turns out to be
+//! taken (the proxy exits saying so) another is tried, a few times.
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::Server;
 use serde_json::json;
 
+/// The proxy process, killed when dropped.
 struct Proxy(Child);
 
 impl Drop for Proxy {
@@ -20,13 +26,11 @@ impl Drop for Proxy {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// The client's own address: not the proxy's.
+const CLIENT_IP: [u8; 4] = [127, 0, 0, 2];
+
+/// Ports tried before giving up.
+const PORT_TRIES: usize = 5;
 
 fn require(program: &str) {
     let found = Command::new("sh")
@@ -64,7 +68,16 @@ async fn exercise(s: &Server, url: &str) {
         vec![7u8; 3_000_000],
     )
     .unwrap();
-    let mut c = common::Client::new(url);
+    let mut c = common::Client {
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(std::net::IpAddr::from(CLIENT_IP))
+            .build()
+            .unwrap(),
+        base: url.to_string(),
+        token: None,
+    };
     let (status, body) = c
         .post(
             "/api/users/login",
@@ -81,8 +94,8 @@ async fn exercise(s: &Server, url: &str) {
     let bytes = resp.bytes().await.unwrap();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
     assert_eq!(zip.by_name("chats/big.bin").unwrap().size(), 3_000_000);
-    // The recorded client is the proxy's client (127.0.0.1 here), taken from
-    // the forwarded headers the snippet sets.
+    // The recorded client is the proxy's client, taken from the forwarded
+    // headers the snippet sets, not the proxy (127.0.0.1).
     let entries = s
         .app
         .store
@@ -93,7 +106,7 @@ async fn exercise(s: &Server, url: &str) {
         .iter()
         .find(|e| e.action == "login.success")
         .expect("login audited");
-    assert_eq!(login.ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(login.ip.as_deref(), Some("127.0.0.2"), "{login:?}");
 }
 
 /// The snippet from docs/ as shipped.
@@ -106,21 +119,83 @@ fn snippet(name: &str) -> String {
     .expect("snippet")
 }
 
-/// Starts a server, runs `program` in front of it with the command
-/// `setup` builds (from a temp dir, the proxy's port and the upstream
-/// address), and sends the test traffic through it.
-async fn through_proxy(program: &str, setup: impl FnOnce(&std::path::Path, u16, &str) -> Command) {
+/// What a proxy prints once it listens, and how it says the port is taken.
+struct Signs {
+    listening: &'static str,
+    port_taken: &'static str,
+}
+
+/// Starts `program` with the command `setup` builds (from a folder of its
+/// own, the port and the upstream address) on a random high port, waiting
+/// (bounded) until its log says it listens. When it exits because the
+/// port is taken, tries another, up to [`PORT_TRIES`] ports. Everything it
+/// prints goes to `output.log` in its folder, and `setup` may point its
+/// own log there too.
+fn start_proxy(
+    program: &str,
+    signs: &Signs,
+    setup: &impl Fn(&std::path::Path, u16, &str) -> Command,
+    root: &std::path::Path,
+    upstream: &str,
+) -> (Proxy, u16) {
+    let mut taken = Vec::new();
+    for attempt in 0..PORT_TRIES {
+        let port: u16 = rand::random_range(20000..60000);
+        let dir = root.join(format!("try-{attempt}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = std::fs::File::create(dir.join("output.log")).unwrap();
+        let child = setup(&dir, port, upstream)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program} starts: {e}"));
+        let mut proxy = Proxy(child);
+        let log = || {
+            let mut text = String::new();
+            for f in std::fs::read_dir(&dir).unwrap().flatten() {
+                if f.file_name().to_string_lossy().ends_with(".log") {
+                    text += &std::fs::read_to_string(f.path()).unwrap_or_default();
+                }
+            }
+            text
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if log().contains(signs.listening) {
+                return (proxy, port);
+            }
+            if let Ok(Some(status)) = proxy.0.try_wait() {
+                let text = log();
+                assert!(
+                    text.contains(signs.port_taken),
+                    "{program} exited ({status}) on port {port}:\n{text}"
+                );
+                taken.push(port);
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{program} did not say it listens on port {port} within 20 s:\n{}",
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("{program}: every port tried was taken: {taken:?}");
+}
+
+/// Starts a server that lets the client's address in, puts `program` in
+/// front of it (see [`start_proxy`]), and sends the test traffic through.
+async fn through_proxy(
+    program: &str,
+    signs: Signs,
+    setup: impl Fn(&std::path::Path, u16, &str) -> Command,
+) {
     require(program);
-    let s = Server::start().await;
+    let s = Server::start_with(|c| c.whitelist.push("127.0.0.2/32".into())).await;
     let upstream = s.base.trim_start_matches("http://").to_string();
-    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let child = setup(dir.path(), port, &upstream)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program} starts: {e}"));
-    let mut proxy = Proxy(child);
+    let (mut proxy, port) = start_proxy(program, &signs, &setup, dir.path(), &upstream);
     let url = format!("http://127.0.0.1:{port}");
     wait_ready(&url, &mut proxy.0).await;
     exercise(&s, &url).await;
@@ -130,13 +205,17 @@ async fn through_proxy(program: &str, setup: impl FnOnce(&std::path::Path, u16, 
 
 #[tokio::test]
 async fn nginx_snippet_proxies_innkeeper() {
-    through_proxy("nginx", |dir, port, upstream| {
+    let signs = Signs {
+        listening: "start worker processes",
+        port_taken: "Address already in use",
+    };
+    through_proxy("nginx", signs, |dir, port, upstream| {
         let server = snippet("nginx.conf")
             .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
             .replace("127.0.0.1:8000", upstream);
         let d = dir.display();
         let conf = format!(
-            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log notice;\n\
              events {{}}\nhttp {{\naccess_log off;\nclient_body_temp_path {d}/body;\nproxy_temp_path {d}/proxy;\n\
              fastcgi_temp_path {d}/fcgi;\nuwsgi_temp_path {d}/uwsgi;\nscgi_temp_path {d}/scgi;\n{server}\n}}\n"
         );
@@ -150,7 +229,11 @@ async fn nginx_snippet_proxies_innkeeper() {
 
 #[tokio::test]
 async fn caddy_snippet_proxies_innkeeper() {
-    through_proxy("caddy", |dir, port, upstream| {
+    let signs = Signs {
+        listening: "serving initial configuration",
+        port_taken: "address already in use",
+    };
+    through_proxy("caddy", signs, |dir, port, upstream| {
         let site = snippet("Caddyfile")
             .replace("tavern.example.org", &format!("http://127.0.0.1:{port}"))
             .replace("127.0.0.1:8000", upstream);

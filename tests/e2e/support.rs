@@ -1,7 +1,7 @@
 //! A real headless Chromium per test, driven over WebDriver (fantoccini).
 //!
-//! Each `Browser` starts its own `chromedriver` on a free local port with
-//! its own profile and download folder, and kills that driver's process
+//! Each `Browser` starts its own `chromedriver` on a port the system picks,
+//! with its own profile and download folder, and kills that driver's process
 //! group (the driver and the Chromium it started) when dropped, so a failed
 //! test leaves nothing running. At most two browsers run at once.
 //!
@@ -87,30 +87,62 @@ fn require_browser() -> PathBuf {
     })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free local port")
-        .port()
+/// The port in chromedriver's "ChromeDriver was started successfully on
+/// port N." line.
+fn started_port(line: &str) -> Option<u16> {
+    line.split_once("was started successfully on port ")
+        .and_then(|(_, rest)| rest.trim_end_matches('.').trim().parse().ok())
 }
 
-/// Starts chromedriver on a free port and waits (bounded) until it is ready.
+/// Starts chromedriver on a port the system picks (`--port=0`, so no port
+/// is reserved and handed over), reads the port from the line it prints
+/// once it listens, and waits (bounded) until it is ready.
 async fn start_driver(program: &Path, log: &Path) -> (Driver, u16) {
+    use std::io::BufRead;
     use std::os::unix::process::CommandExt;
     let http = reqwest::Client::new();
     let mut last = String::new();
     for _attempt in 0..3 {
-        let port = free_port();
-        let child = Command::new(program)
-            .arg(format!("--port={port}"))
+        let mut child = Command::new(program)
+            .arg("--port=0")
             .arg(format!("--log-path={}", log.display()))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let stdout = child.stdout.take().expect("chromedriver's stdout");
         let mut driver = Driver { child };
+        // Read on a thread until the end, so the pipe never fills.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(port) = started_port(&line) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(port);
+                    }
+                }
+            }
+        });
+        let port = match tokio::time::timeout(WAIT, rx).await {
+            Ok(Ok(port)) => port,
+            Ok(Err(_)) => {
+                last = match driver.child.try_wait() {
+                    Ok(Some(code)) => format!("chromedriver exited with {code}"),
+                    _ => "chromedriver closed its output without a port".into(),
+                };
+                continue;
+            }
+            Err(_) => {
+                last = "chromedriver printed no port in time".into();
+                continue;
+            }
+        };
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             if let Ok(Some(code)) = driver.child.try_wait() {
