@@ -93,6 +93,9 @@ pub struct App {
     /// Held while an account's row and folder change together (create,
     /// delete, account reset), so a purge never races a re-creation.
     pub account_lock: tokio::sync::Mutex<()>,
+    /// Held while a recovery code is judged and counted (see
+    /// `recover_step2`): bursts of guesses are counted one by one.
+    pub recovery_judging: tokio::sync::Mutex<()>,
     /// The per-user SillyTavern processes, once `hosting::attach` ran with
     /// an app configured (never for console commands).
     pub hosting: std::sync::OnceLock<Arc<crate::hosting::supervisor::Supervisor>>,
@@ -160,6 +163,7 @@ impl App {
         let app = App {
             tls,
             account_lock: tokio::sync::Mutex::new(()),
+            recovery_judging: tokio::sync::Mutex::new(()),
             hosting: std::sync::OnceLock::new(),
             connections: crate::server::Connections::new(MAX_CONNECTIONS_PER_IP),
             housekeeping: std::sync::atomic::AtomicBool::new(false),

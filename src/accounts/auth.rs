@@ -360,21 +360,25 @@ impl App {
             Ok(user) => user,
             Err(answer) => return answer,
         };
-        let guard = self.recovery_guard(&user.handle).await?;
+        // One step 2 at a time judges a code: the handle's caps are
+        // checked, the code compared and a wrong one counted before the
+        // next is looked at, so a burst cannot overrun the daily cap.
+        let _one_at_a_time = self.recovery_judging.lock().await;
+        self.recovery_guard(&user.handle).await?;
         let redeem = || code.is_some_and(|c| self.codes.redeem(Purpose::Recovery, &user.handle, c));
         // The address limit is checked and a wrong code counted in the
         // same step as the comparison: parallel guesses cannot outrun it.
         let ok = self.recovery_ip_attempt(actor, redeem).await?;
         if !ok {
-            // Read, count and write in one go on the one connection, so
-            // parallel wrong guesses are all counted.
+            // The day's window is rolled from the stored row itself, in
+            // the same store step as the count.
             let h = user.handle.clone();
-            let day_start = guard.day_start;
+            let now = self.clock.now_ms();
             self.store
                 .run(move |c| {
                     let mut g = store::guards::get(c, &h)?;
-                    if g.day_start < day_start {
-                        g.day_start = day_start;
+                    if now - g.day_start >= DAY_MS {
+                        g.day_start = now;
                         g.day_wrong = 0;
                     }
                     g.day_wrong += 1;
