@@ -2,6 +2,7 @@
 //! data folder. See README.md for the tour and SPEC.md for the contract.
 
 pub mod accounts;
+pub mod allocator;
 pub mod app;
 pub mod clock;
 pub mod codes;

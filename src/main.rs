@@ -138,6 +138,10 @@ enum UserCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, None | Some(Command::Serve)) {
+        // Before anything allocates much: see allocator.rs.
+        innkeeper::allocator::fix_mmap_threshold();
+    }
     let overrides = Overrides {
         port: cli.port,
         listen: cli.listen.then_some(true),

@@ -67,6 +67,18 @@ async fn a_sigkilled_innkeeper_leaves_no_sillytavern_behind_after_its_next_start
     );
     let pid = running_pid(dir.path(), "default-user");
     assert!(alive(pid));
+    // The server fixed its own malloc setting (src/allocator.rs); the
+    // SillyTavern it runs gets the environment the server started with.
+    let environ = |p: u32| {
+        String::from_utf8_lossy(&std::fs::read(format!("/proc/{p}/environ")).unwrap()).into_owned()
+    };
+    assert!(
+        environ(server.pid()).contains("glibc.malloc.mmap_threshold="),
+        "the server runs with a fixed mmap threshold"
+    );
+    let node = environ(pid);
+    assert!(!node.contains("glibc.malloc.mmap_threshold"), "{node}");
+    assert!(!node.contains("INNKEEPER_ORIGINAL"), "{node}");
     server.kill();
     let server = ChildServer::start(dir.path()).unwrap();
     // Gone before the new server listens (by its pid file, or earlier by

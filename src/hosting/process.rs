@@ -71,6 +71,7 @@ pub fn spawn(l: &Launch<'_>) -> std::io::Result<Started> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    crate::allocator::restore_for_child(&mut cmd);
     let mut child = cmd.spawn()?;
     let pid = child
         .id()
