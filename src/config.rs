@@ -39,6 +39,7 @@ pub struct Config {
     pub sso: Sso,
     pub backups: Backups,
     pub recovery: Recovery,
+    pub passwords: Passwords,
     pub hooks: HooksConfig,
     pub password_hash: PasswordHashConfig,
     pub ssl: Ssl,
@@ -131,6 +132,13 @@ pub struct Backups {
 #[serde(default, rename_all = "camelCase")]
 pub struct Recovery {
     pub code_digits: u32,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Passwords {
+    /// Shortest new password accepted (0: any, as SillyTavern allows).
+    pub min_length: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -234,6 +242,7 @@ impl Default for Config {
             sso: Sso::default(),
             backups: Backups::default(),
             recovery: Recovery::default(),
+            passwords: Passwords::default(),
             hooks: HooksConfig::default(),
             password_hash: PasswordHashConfig::default(),
             ssl: Ssl::default(),
@@ -505,6 +514,9 @@ fn validate(c: &Config, text: &str) -> Vec<String> {
     if !(4..=10).contains(&c.recovery.code_digits) {
         bad("recovery.codeDigits", "must be between 4 and 10".into());
     }
+    if c.passwords.min_length > 1024 {
+        bad("passwords.minLength", "must be between 0 and 1024".into());
+    }
     if !(1..=24).contains(&c.password_hash.log_n) {
         bad("passwordHash.logN", "must be between 1 and 24".into());
     }
@@ -676,6 +688,7 @@ const OWN_KEYS: &[&str] = &[
     "sso.logoutUrl",
     "backups.allowFullDataBackup",
     "recovery.codeDigits",
+    "passwords.minLength",
     "hooks.dir",
     "hooks.timeoutMs",
     "hooks.memoryLimitMb",
@@ -878,6 +891,7 @@ impl Config {
             "whitelistMode": self.whitelist_mode,
             "basicAuthMode": self.basic_auth_mode,
             "recovery": { "codeDigits": self.recovery.code_digits },
+            "passwords": { "minLength": self.passwords.min_length },
             "hooks": { "timeoutMs": self.hooks.timeout_ms, "memoryLimitMb": self.hooks.memory_limit_mb, "failClosed": self.hooks.fail_closed },
         })
     }

@@ -554,3 +554,38 @@ async fn discreet_failures_all_take_a_hash() {
     }
     s.stop().await;
 }
+
+/// `passwords.minLength` (issue 14, point 10) is checked before a recovery
+/// code is judged: a too-short new password costs no code; SillyTavern's
+/// own answers are unchanged at the default of 0.
+#[tokio::test]
+async fn a_too_short_new_password_costs_no_recovery_code() {
+    let s = Server::start_with(|c| c.passwords.min_length = 8).await;
+    s.create_user("alice", Some("pw-alice-1"), false).await;
+    let mut c = s.client();
+    let (status, _) = c
+        .post("/api/users/recover-step1", json!({ "handle": "alice" }))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let code = s.last_code("Password recovery code:", "alice");
+    let (status, body) = c
+        .post(
+            "/api/users/recover-step2",
+            json!({ "handle": "alice", "code": code, "newPassword": "short" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        "Passwords must be at least 8 characters long."
+    );
+    let (status, body) = c
+        .post(
+            "/api/users/recover-step2",
+            json!({ "handle": "alice", "code": code, "newPassword": "long-enough" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    s.login("alice", "long-enough").await;
+    s.stop().await;
+}

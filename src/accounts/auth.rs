@@ -355,6 +355,8 @@ impl App {
         new_password: &str,
     ) -> Result<(), AppError> {
         self.recovery_ip_check(actor).await?;
+        // Before the code is judged, so a too-short password costs no code.
+        self.check_new_password(new_password)?;
         let wrong = Err(AppError::forbidden(INCORRECT_CODE));
         let user = match self.recovery_target(actor, handle, wrong).await? {
             Ok(user) => user,

@@ -97,7 +97,10 @@ impl App {
             name = handle.clone();
         }
         let password = match req.password.as_deref() {
-            Some(p) if !p.is_empty() => Some(self.hasher.hash(p).await?),
+            Some(p) if !p.is_empty() => {
+                self.check_new_password(p)?;
+                Some(self.hasher.hash(p).await?)
+            }
             _ => None,
         };
         let row = UserRow {
@@ -335,6 +338,7 @@ impl App {
         if !user.enabled {
             return Err(AppError::forbidden(USER_DISABLED));
         }
+        self.check_new_password(new)?;
         if !actor.admin {
             self.confirm_password(&user, old, AppError::forbidden(INCORRECT_PASSWORD))
                 .await?;
@@ -371,8 +375,21 @@ impl App {
         Ok(())
     }
 
+    /// A new password is long enough (`passwords.minLength`, counted in
+    /// characters); "" (no password) always is.
+    pub fn check_new_password(&self, new: &str) -> Result<(), AppError> {
+        let min = self.config.passwords.min_length as usize;
+        if !new.is_empty() && new.chars().count() < min {
+            return Err(AppError::bad(format!(
+                "Passwords must be at least {min} characters long."
+            )));
+        }
+        Ok(())
+    }
+
     /// Hashes and stores a password ("" clears it).
     pub async fn store_password(&self, target: &str, new: &str) -> Result<(), AppError> {
+        self.check_new_password(new)?;
         let hash = if new.is_empty() {
             None
         } else {

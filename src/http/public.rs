@@ -207,6 +207,7 @@ pub async fn server_info(ctx: &Ctx) -> Result<Response, AppError> {
         "fullBackup": c.backups.allow_full_data_backup,
         "app": ctx.app.hosting().is_some(),
         "autoLogin": auto_login,
+        "passwordMinLength": c.passwords.min_length,
     })))
 }
 

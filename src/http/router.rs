@@ -126,6 +126,7 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/change-password" => users::change_password(ctx).await,
         "users/backup" => users::backup(ctx).await,
         "users/reset-settings" => users::reset_settings(ctx).await,
+        "users/check-password" => users::check_password(ctx).await,
         "users/reset-step1" => users::reset_step1(ctx).await,
         "users/reset-step2" => users::reset_step2(ctx).await,
         "users/usage" => users::usage(ctx).await,

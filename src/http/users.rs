@@ -191,6 +191,25 @@ pub fn zip_response(
     resp
 }
 
+/// `POST /api/users/check-password` {password} → 204, or 403 `Incorrect
+/// password`: lets a page check the password a destructive action needs
+/// before it asks "are you sure?". Counted like the action itself (10 wrong
+/// within 15 minutes per account).
+pub async fn check_password(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let user = ctx.require_user()?.clone();
+    let limit = ctx.app.json_limit();
+    let body = ctx.req.json(limit).await?;
+    let password = string_field(&body, "password");
+    ctx.app
+        .confirm_password(
+            &user,
+            password.as_deref(),
+            AppError::forbidden(INCORRECT_PASSWORD),
+        )
+        .await?;
+    Ok(reply::no_content())
+}
+
 /// `POST /api/users/reset-settings` {password} → 204.
 pub async fn reset_settings(ctx: &mut Ctx) -> Result<Response, AppError> {
     let user = ctx.require_user()?.clone();

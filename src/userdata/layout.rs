@@ -55,9 +55,7 @@ pub fn default_settings(name: &str) -> String {
         "user_avatar": "user-default.png",
         "power_user": { "default_persona": null, "personas": {} },
     });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".into());
-    text.push('\n');
-    text
+    super::json_text::to_file_text(&value).unwrap_or_else(|_| "{}\n".into())
 }
 
 /// Creates every missing folder of the layout and a default settings.json

@@ -4,6 +4,7 @@
 
 pub mod atomic;
 pub mod backup;
+pub mod json_text;
 pub mod layout;
 pub mod restore;
 pub mod root_lock;

@@ -129,7 +129,7 @@ impl App {
     pub async fn settings_save(&self, handle: &str, value: &Value) -> Result<(), AppError> {
         let dir = self.folder(handle)?;
         let text =
-            serde_json::to_string_pretty(value).map_err(|e| AppError::Internal(e.to_string()))?;
+            super::json_text::to_file_text(value).map_err(|e| AppError::Internal(e.to_string()))?;
         let path = dir.join(layout::SETTINGS_FILE);
         blocking(move || Ok(atomic::write_atomic(&path, text.as_bytes())?)).await?;
         let newest = self.snapshot_list(handle).await?.into_iter().next();

@@ -377,3 +377,94 @@ async fn focus_is_never_hidden_and_the_session_end_says_why() {
     b.close().await;
     s.stop().await;
 }
+
+/// Issue 14, point 10: the small things. Paragraphs in a dialog keep their
+/// spacing; settings files are written with one indentation (four spaces,
+/// as SillyTavern and the editor use); a wrong password for the settings
+/// reset is said before "are you sure?"; leaving with unsaved settings edits
+/// asks first; `passwords.minLength` is enforced with a clear message and
+/// new-password fields show a strength hint. (The HTML 404 page is
+/// `login::unknown_pages_answer_with_a_page`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_small_things() {
+    let s = Server::start_with(|c| c.passwords.min_length = 8).await;
+    s.create_user("alice", Some("pw-alice-1"), true).await;
+    s.create_user("bob", Some("pw-bob-12"), false).await;
+    let b = Browser::start("the_small_things", &s.base).await;
+    login_list(&b, "alice", Some("pw-alice-1")).await;
+
+    // One JSON indentation: a save from the editor is written with four spaces.
+    b.wait_visible(&t("settings-editor")).await;
+    b.fill(&t("settings-editor"), r#"{"a":{"b":1}}"#).await;
+    assert_eq!(
+        b.js(
+            "const e = new Event('beforeunload', { cancelable: true }); \
+             window.dispatchEvent(e); return e.defaultPrevented;"
+        )
+        .await,
+        json!(true),
+        "unsaved edits ask before the page is left"
+    );
+    b.act_ok(&t("settings-save")).await;
+    let text = std::fs::read_to_string(s.user_dir("alice").join("settings.json")).unwrap();
+    assert_eq!(text, "{\n    \"a\": {\n        \"b\": 1\n    }\n}\n");
+    assert_eq!(
+        b.js(
+            "const e = new Event('beforeunload', { cancelable: true }); \
+             window.dispatchEvent(e); return e.defaultPrevented;"
+        )
+        .await,
+        json!(false),
+        "nothing unsaved: leaving does not ask"
+    );
+
+    // The settings reset checks the password first.
+    b.open_view("account").await;
+    b.fill(&t("reset-settings-password"), "not-it").await;
+    let st = b.act(&t("reset-settings-submit")).await;
+    assert_eq!(st.kind, "error");
+    assert_eq!(st.text, "Incorrect password");
+    assert_eq!(
+        b.count(&t("confirm-dialog")).await,
+        0,
+        "no dialog for a wrong password"
+    );
+    b.fill(&t("reset-settings-password"), "pw-alice-1").await;
+    b.click(&t("reset-settings-submit")).await;
+    b.wait_dialog("reset-settings").await;
+    b.click(&t("confirm-cancel")).await;
+
+    // The strength hint, and the minimum length.
+    b.fill(&t("password-new"), "abc").await;
+    assert_eq!(
+        b.text(&t("password-new-strength")).await,
+        "Too short: at least 8 characters."
+    );
+    b.fill(&t("password-new"), "Correct-Horse-42").await;
+    assert_eq!(
+        b.text(&t("password-new-strength")).await,
+        "Strength: strong."
+    );
+    b.open_view("admin").await;
+    b.fill(&t("admin-create-name"), "Cleo").await;
+    b.fill(&t("admin-create-password"), "short").await;
+    let st = b.act(&t("admin-create-submit")).await;
+    assert_eq!(st.kind, "error");
+    assert_eq!(st.text, "Passwords must be at least 8 characters long.");
+    assert!(s.app.find_user("cleo").await.unwrap().is_none());
+
+    // Paragraphs in a dialog are spaced.
+    b.click(&crate::support::in_row("bob", "admin-delete"))
+        .await;
+    b.wait_dialog("admin-delete").await;
+    let gap = b
+        .js(
+            "const ps = document.querySelectorAll('[data-test=\"confirm-dialog\"] .dialog-body p'); \
+             return ps[1].getBoundingClientRect().top - ps[0].getBoundingClientRect().bottom;",
+        )
+        .await;
+    assert!(gap.as_f64().unwrap() >= 8.0, "gap {gap}");
+    b.click(&t("confirm-cancel")).await;
+    b.close().await;
+    s.stop().await;
+}

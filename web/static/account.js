@@ -7,12 +7,13 @@
  * from the server console, so only someone the admin trusts can wipe data.
  */
 
+import { passwordHint } from './password-hint.js';
 import { api } from './api.js';
 import { h, field, checkbox, setError } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage, setAvatarSource } from './avatar.js';
 import { AvatarCropper } from './avatar-crop.js';
-import { act, showStatus, describeError } from './status.js';
+import { act, withBusy, showStatus, describeError } from './status.js';
 import { confirmDialog } from './dialog.js';
 import { downloadWithStatus } from './download.js';
 import { formatBytes, formatDate, formatDateTime, isoDate } from './format.js';
@@ -166,6 +167,7 @@ function createPasswordCard(ctx) {
     h('input', { type: 'hidden', autocomplete: 'username', value: ctx.me.handle }),
     oldField,
     field('New password', newInput),
+    passwordHint(newInput, ctx.info.passwordMinLength ?? 0),
     reveal.el,
     error,
     h('div', { class: 'toolbar' }, save, remove));
@@ -410,6 +412,17 @@ function createResetSettingsCard(ctx) {
       return;
     }
     setError(error, '');
+    // A wrong password is said before "are you sure?", not after it.
+    if (ctx.me.password) {
+      try {
+        await withBusy(() => api('/api/users/check-password', { password: password.value }));
+      } catch (err) {
+        const text = describeError(err);
+        setError(error, text);
+        showStatus(text, 'error');
+        return;
+      }
+    }
     const ok = await confirmDialog({
       title: 'Reset your settings?',
       message: 'settings.json goes back to the factory defaults. Your characters, chats and other files '

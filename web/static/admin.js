@@ -9,6 +9,7 @@
  */
 
 import { api } from './api.js';
+import { passwordHint } from './password-hint.js';
 import { h, uid, field, checkbox, setError } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage } from './avatar.js';
@@ -65,7 +66,7 @@ function cleanSlug(text) {
 
 /* ---------- create account ---------- */
 
-function createCreateCard(onCreated) {
+function createCreateCard(ctx, onCreated) {
   const el = card('Create an account', { test: 'admin-create-card', iconName: 'plus' });
   const name = h('input', { type: 'text', test: 'admin-create-name', autocomplete: 'off', maxlength: '100' });
   const handle = h('input', {
@@ -86,6 +87,7 @@ function createCreateCard(onCreated) {
     field('Display name', name),
     field('Handle', handle, { hint: 'Suggested from the name. Only a–z, 0–9 and "-"; it cannot be changed later.' }),
     field('Password (optional)', password, { hint: 'Leave empty for an account without a password.' }),
+    passwordHint(password, ctx.info.passwordMinLength ?? 0),
     h('div', { class: 'field field-check' }, admin.el),
     error,
     h('div', { class: 'toolbar grid-form-full' }, submit));
@@ -240,6 +242,7 @@ function createUsersCard(ctx, { afterChange }) {
           : `Set a new password for ${user.handle}. All of their sessions end, so they log in again with it.`),
         needsOld ? field('Your current password', oldInput) : null,
         field('New password', newInput, { hint: 'Leave empty to remove the password.' }),
+        passwordHint(newInput, ctx.info.passwordMinLength ?? 0),
       ],
       okLabel: 'Set password',
       test: 'admin-password',
@@ -537,7 +540,7 @@ export function createAdminView(ctx) {
   if (ctx.info.fullBackup) body.append(createFullBackupCard());
   if (ctx.accounts) {
     users = createUsersCard(ctx, { afterChange });
-    body.append(createCreateCard(() => afterChange('')), users.el);
+    body.append(createCreateCard(ctx, () => afterChange('')), users.el);
   }
   body.append(processes.el, audit.el);
 

@@ -252,6 +252,14 @@ async function boot() {
     renderPasswordBanner();
 
     window.addEventListener('hashchange', () => route());
+    // Leaving the page (reload, another address, closing the tab) with
+    // unsaved settings edits asks first, as the in-page ways out do.
+    window.addEventListener('beforeunload', (event) => {
+      if (ctx.hasUnsavedSettings()) {
+        event.preventDefault();
+        event.returnValue = '';
+      }
+    });
     await route({ focus: false });
   } catch (err) {
     showBootError(err);

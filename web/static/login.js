@@ -9,6 +9,7 @@
  */
 
 import { api, forgetCsrfToken, loadServerInfo } from './api.js';
+import { passwordHint } from './password-hint.js';
 import { h, field, setError } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage } from './avatar.js';
@@ -309,6 +310,7 @@ function renderRecover(initialHandle) {
     h('h3', { class: 'step' }, '2. Enter the code and a new password'),
     field('Code', code),
     field('New password', newPassword, { hint: 'Leave empty to remove the password from your account.' }),
+    passwordHint(newPassword, state.info?.passwordMinLength ?? 0),
     error,
     submit);
 
