@@ -12,6 +12,15 @@ pub const TEMP_PREFIX: &str = ".innkeeper-tmp-";
 
 /// Replaces `path` with `bytes` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, bytes, sync_dir)
+}
+
+/// [`write_atomic`] with the folder flush given, so a test can make it fail.
+fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    flush_dir: impl FnOnce(&Path) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -45,7 +54,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     }
     // The new content is in place; a folder that cannot be flushed only
     // weakens durability across a power cut, so the save stands.
-    if let Err(e) = sync_dir(dir) {
+    if let Err(e) = flush_dir(dir) {
         tracing::warn!(
             "saved {}, but could not flush its folder: {e}",
             path.display()
@@ -121,6 +130,19 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
             .collect();
         assert!(left.is_empty());
+    }
+
+    /// Issue 13, point 13: the rename is the save; a folder that cannot
+    /// be flushed afterwards is a warning, not a failed save.
+    #[test]
+    fn a_folder_flush_failing_after_the_rename_keeps_the_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("settings.json");
+        let result = write_atomic_with(&target, b"saved", |_| {
+            Err(io::Error::other("the disk said no"))
+        });
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(fs::read(&target).unwrap(), b"saved");
     }
 
     #[test]
