@@ -277,54 +277,23 @@ impl App {
     pub async fn flush_refusals(&self) {
         for (key, n) in self.limits.refused.due() {
             let (action, ip) = key.split_once(' ').unwrap_or(("limit.refused", ""));
-            let (action, ip, time) = (action.to_string(), ip.to_string(), self.clock.now_ms());
-            let ip = (!ip.is_empty()).then_some(ip);
-            let result = self
-                .store
-                .run(move |c| {
-                    store::audit::insert(
-                        c,
-                        time,
-                        None,
-                        &action,
-                        None,
-                        ip.as_deref(),
-                        Some(&refused_detail(n)),
-                    )
-                })
+            let ip = (!ip.is_empty()).then(|| ip.to_string());
+            self.audit_row(None, action, None, ip, Some(refused_detail(n)))
                 .await;
-            if let Err(e) = result {
-                tracing::warn!("could not write the audit log: {e}");
-            }
         }
     }
 
-    /// The folder of a valid handle.
-    pub fn user_dir(&self, handle: &str) -> Option<PathBuf> {
-        layout::user_dir(&self.data_root, handle)
-    }
-
-    /// Writes one audit row; a failure is logged, never fatal to the action.
-    pub async fn audit(
+    /// Writes one audit row now; a failure is logged, never fatal.
+    async fn audit_row(
         &self,
-        actor: &Actor,
+        who: Option<String>,
         action: &str,
         target: Option<&str>,
+        ip: Option<String>,
         detail: Option<String>,
     ) {
         let time = self.clock.now_ms();
-        let who = actor.handle.clone().or_else(|| {
-            if actor.ip.is_none() {
-                Some("(console)".to_string())
-            } else {
-                None
-            }
-        });
-        let (action, target, ip) = (
-            action.to_string(),
-            target.map(str::to_string),
-            actor.ip_text(),
-        );
+        let (action, target) = (action.to_string(), target.map(str::to_string));
         let result = self
             .store
             .run(move |c| {
@@ -342,6 +311,30 @@ impl App {
         if let Err(e) = result {
             tracing::warn!("could not write the audit log: {e}");
         }
+    }
+
+    /// The folder of a valid handle.
+    pub fn user_dir(&self, handle: &str) -> Option<PathBuf> {
+        layout::user_dir(&self.data_root, handle)
+    }
+
+    /// Writes one audit row; a failure is logged, never fatal to the action.
+    pub async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<String>,
+    ) {
+        let who = actor.handle.clone().or_else(|| {
+            if actor.ip.is_none() {
+                Some("(console)".to_string())
+            } else {
+                None
+            }
+        });
+        self.audit_row(who, action, target, actor.ip_text(), detail)
+            .await;
     }
 
     /// Every account, from memory (loaded from SQLite after a change).

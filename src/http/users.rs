@@ -196,22 +196,22 @@ pub fn zip_response(
 /// before it asks "are you sure?". Counted like the action itself (10 wrong
 /// within 15 minutes per account).
 pub async fn check_password(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let user = ctx.require_user()?.clone();
-    let limit = ctx.app.json_limit();
-    let body = ctx.req.json(limit).await?;
-    let password = string_field(&body, "password");
-    ctx.app
-        .confirm_password(
-            &user,
-            password.as_deref(),
-            AppError::forbidden(INCORRECT_PASSWORD),
-        )
-        .await?;
+    confirmed_user(ctx).await?;
     Ok(reply::no_content())
 }
 
 /// `POST /api/users/reset-settings` {password} → 204.
 pub async fn reset_settings(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let user = confirmed_user(ctx).await?;
+    ctx.app
+        .reset_settings(&ctx.actor(), &user.handle, &user.name)
+        .await?;
+    Ok(reply::no_content())
+}
+
+/// The caller, once the body's `password` is confirmed as theirs (403
+/// `Incorrect password` otherwise, counted per account).
+async fn confirmed_user(ctx: &mut Ctx) -> Result<UserRow, AppError> {
     let user = ctx.require_user()?.clone();
     let limit = ctx.app.json_limit();
     let body = ctx.req.json(limit).await?;
@@ -223,10 +223,7 @@ pub async fn reset_settings(ctx: &mut Ctx) -> Result<Response, AppError> {
             AppError::forbidden(INCORRECT_PASSWORD),
         )
         .await?;
-    ctx.app
-        .reset_settings(&ctx.actor(), &user.handle, &user.name)
-        .await?;
-    Ok(reply::no_content())
+    Ok(user)
 }
 
 pub async fn reset_step1(ctx: &mut Ctx) -> Result<Response, AppError> {
