@@ -587,3 +587,90 @@ async fn a_page_load_while_it_starts_gets_the_starting_page_and_api_calls_wait()
     assert_eq!(page.status, StatusCode::OK);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn sillytavern_static_files_come_from_its_public_folder_without_a_process() {
+    let s = Server::hosted(|_| {}).await;
+    let alice = s.user("alice").await;
+    s.wait_state("alice", "running", START).await;
+    s.app
+        .hosting()
+        .unwrap()
+        .stop("alice", innkeeper::hosting::supervisor::StopReason::Admin)
+        .await;
+    assert_eq!(s.process("alice")["state"], "stopped");
+    let public = common::sillytavern::install().join("public");
+    let css = std::fs::read(public.join("css/st-tailwind.css")).unwrap();
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut req = alice.http.get(format!("{}{path}", alice.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+    };
+
+    // The file itself, as Express would type and validate it.
+    let resp = get("/css/st-tailwind.css", &[]).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = resp.headers().clone();
+    assert_eq!(h["content-type"], "text/css; charset=UTF-8");
+    assert_eq!(h["cache-control"], "public, max-age=0");
+    assert!(h.get("content-encoding").is_none());
+    let etag = h["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with("W/\""), "{etag}");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &css[..]);
+
+    // A matching validator gets 304; another version's does not.
+    let resp = get("/css/st-tailwind.css", &[("if-none-match", &etag)])
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+    assert!(resp.bytes().await.unwrap().is_empty());
+    let resp = get("/css/st-tailwind.css", &[("if-none-match", "W/\"1-1\"")])
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // Gzip when the browser takes it, the same bytes once inflated.
+    let resp = get("/css/st-tailwind.css", &[("accept-encoding", "gzip")])
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    assert_eq!(resp.headers()["vary"], "Accept-Encoding");
+    let packed = resp.bytes().await.unwrap();
+    assert!(packed.len() < css.len());
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&packed[..]), &mut plain).unwrap();
+    assert_eq!(plain, css);
+
+    // Module scripts need a script type.
+    let resp = get("/script.js", &[]).await.unwrap();
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/javascript; charset=UTF-8"
+    );
+
+    // None of it needed the process.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.process("alice")["state"], "stopped");
+
+    // What is not a plain file of public/ is the process's to answer, and
+    // nothing outside public/ comes back.
+    let config =
+        std::fs::read_to_string(common::sillytavern::install().join("config.yaml")).unwrap();
+    let secret_line = config
+        .lines()
+        .find(|l| l.starts_with("cookieSecret"))
+        .unwrap()
+        .to_string();
+    for path in [
+        "/%2e%2e/config.yaml",
+        "/css/..%2F..%2Fconfig.yaml",
+        "/.%2e/config.yaml",
+    ] {
+        let resp = get(path, &[]).await.unwrap();
+        let body = resp.text().await.unwrap();
+        assert!(!body.contains(&secret_line), "{path}");
+    }
+    s.stop().await;
+}

@@ -4,13 +4,15 @@
 //! [`proxy`] the proxy (each user's requests, signed with the session
 //! SillyTavern expects — [`st_session`] — to their own process only).
 //! [`install`] checks and prepares the installed SillyTavern; [`routes`]
-//! says which paths Innkeeper keeps answering itself.
+//! says which paths Innkeeper keeps answering itself, and [`public_files`]
+//! answers SillyTavern's static files without a hop through a process.
 
 pub mod console;
 pub mod install;
 pub mod output;
 pub mod process;
 pub mod proxy;
+pub mod public_files;
 pub mod routes;
 pub mod st_session;
 pub mod supervisor;

@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, watch};
 use super::install::Install;
 use super::process::{self, Launch, STOP_GRACE};
 use super::proxy::Proxy;
+use super::public_files::PublicFiles;
 use super::st_session::StSession;
 use super::view_root::{ViewRoot, APP_DIR};
 use super::HostError;
@@ -221,6 +222,8 @@ pub struct Supervisor {
     data_root: PathBuf,
     clock: Clock,
     pub proxy: Proxy,
+    /// The install's static files, the same for every user.
+    pub public: PublicFiles,
     /// Signs each request's SillyTavern session.
     pub session: StSession,
     watchdog: PathBuf,
@@ -241,6 +244,7 @@ impl Supervisor {
         events: mpsc::UnboundedSender<Lifecycle>,
     ) -> Arc<Supervisor> {
         Arc::new(Supervisor {
+            public: PublicFiles::new(&install.dir),
             install,
             settings,
             data_root,

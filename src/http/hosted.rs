@@ -1,7 +1,8 @@
 //! Requests for the hosted SillyTavern: checked here like every other
 //! request (CSRF on every POST, then login), then handed to the caller's
 //! own process — chosen by the session alone, so no header, path or
-//! parameter can name another user's.
+//! parameter can name another user's. SillyTavern's static files, the
+//! same for everyone, are answered from its `public/` folder on the way.
 
 use std::sync::Arc;
 
@@ -36,6 +37,13 @@ pub async fn forward(ctx: &mut Ctx, sup: Arc<Supervisor>) -> Result<Response, Ap
         }
         return Err(AppError::forbidden("Forbidden"));
     };
+    if let Some(r) = sup
+        .public
+        .answer(&method, &ctx.req.path, &ctx.req.headers)
+        .await
+    {
+        return Ok(r);
+    }
     let upstream = match sup.ensure(&user.handle, !navigation).await {
         Ok(u) => u,
         // A page load waits a moment first: a start begun at login is
