@@ -69,6 +69,9 @@ pub enum EndReason {
     /// The account logged in more than the per-account cap of sessions:
     /// the oldest ended.
     TooMany,
+    /// Ended from the session list, by its user on another device or by
+    /// an admin.
+    EndedElsewhere,
 }
 
 impl EndReason {
@@ -80,8 +83,40 @@ impl EndReason {
             EndReason::Deleted => "deleted",
             EndReason::Expired => "expired",
             EndReason::TooMany => "too_many_sessions",
+            EndReason::EndedElsewhere => "ended_elsewhere",
         }
     }
+}
+
+/// Where a login came from, kept with its session for the session list.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    /// A short label of the browser and system.
+    pub device: Option<String>,
+}
+
+/// One session as its user (or an admin) sees it in the session list.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listed {
+    /// A reference to the session that is neither its cookie nor the key
+    /// it is stored under.
+    pub id: String,
+    pub created: i64,
+    pub last_seen: i64,
+    pub ip: Option<String>,
+    pub device: Option<String>,
+    /// True for the session that asks.
+    pub current: bool,
+}
+
+/// The public reference of a stored session.
+pub fn reference(id_hash: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"innkeeper session reference\0");
+    h.update(id_hash.as_bytes());
+    hex::encode(&h.finalize()[..8])
 }
 
 /// How long, and for how many sessions at most, the reason is kept.
@@ -236,6 +271,7 @@ impl Sessions {
         &self,
         handle: &str,
         proof: rows::Proof,
+        origin: Origin,
     ) -> Result<Option<(String, Session)>, StoreError> {
         let id = new_token();
         let id_hash = hash_id(&id);
@@ -247,6 +283,8 @@ impl Sessions {
             created: now,
             last_seen: now,
             persistent: self.persistent_cookie,
+            ip: origin.ip,
+            device: origin.device,
         };
         let entry = Arc::new(Entry {
             handle: Some(row.handle.clone()),
@@ -311,6 +349,55 @@ impl Sessions {
         );
         self.note_ended(ended, reason);
         Ok(())
+    }
+
+    /// The live sessions of `handle`, newest first, with activity not yet
+    /// written to the database; `current` marks the asking session.
+    pub async fn list(
+        &self,
+        handle: &str,
+        current: Option<&str>,
+    ) -> Result<Vec<Listed>, StoreError> {
+        let h = handle.to_string();
+        let rows = self.store.run(move |c| rows::for_user(c, &h)).await?;
+        let now = self.clock.now_ms();
+        let map = self.read_map();
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let seen = map.get(&r.id_hash).map_or(r.last_seen, |e| {
+                    e.last_seen.load(Ordering::Relaxed).max(r.last_seen)
+                });
+                (r, seen)
+            })
+            .filter(|(_, seen)| !self.expired(*seen, now))
+            .map(|(r, seen)| Listed {
+                id: reference(&r.id_hash),
+                created: r.created,
+                last_seen: seen,
+                current: current == Some(r.id_hash.as_str()),
+                ip: r.ip,
+                device: r.device,
+            })
+            .collect())
+    }
+
+    /// Ends the session of `handle` whose reference is `id`; false when
+    /// it has none such.
+    pub async fn revoke_reference(&self, handle: &str, id: &str) -> Result<bool, StoreError> {
+        let h = handle.to_string();
+        let rows = self.store.run(move |c| rows::for_user(c, &h)).await?;
+        let wanted = id.as_bytes();
+        let found = rows.into_iter().find(|r| {
+            subtle::ConstantTimeEq::ct_eq(reference(&r.id_hash).as_bytes(), wanted).into()
+        });
+        match found {
+            Some(r) => {
+                self.revoke(&r.id_hash, EndReason::EndedElsewhere).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     /// Why the session of cookie value `id` ended, if it ended lately.

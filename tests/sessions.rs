@@ -1,7 +1,8 @@
 //! Sessions under pressure (issue 13, points 7 and 8): anonymous CSRF
 //! tokens are stateless, so a flood of `/csrf-token` cannot push out a real
 //! visitor's token; the idle sweep judges by the in-memory time of last use,
-//! not the database's up-to-a-minute-old copy.
+//! not the database's up-to-a-minute-old copy. The session list (issue
+//! 15, point 4): where an account is signed in, and ending any of it.
 
 mod common;
 
@@ -273,4 +274,166 @@ async fn a_browser_learns_why_its_session_ended() {
     // A cookie that never was a session gets no reason.
     assert_eq!(ended("f".repeat(64)).await, serde_json::Value::Null);
     s.stop().await;
+}
+
+/// Logs `handle` in as a browser `ua` from `ip` (the test peer is a
+/// trusted proxy, so the server believes `X-Forwarded-For`).
+async fn login_as_device(s: &Server, handle: &str, ua: &str, ip: &str) -> (common::Client, String) {
+    let mut c = s.client();
+    let a = c
+        .send(
+            "/api/users/login",
+            json!({ "handle": handle, "password": "pw" }),
+            &[("User-Agent", ua), ("X-Forwarded-For", ip)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let cookie = a.session_cookie().expect("session cookie");
+    (c, cookie)
+}
+
+async fn ping_status(s: &Server, cookie: &str) -> (StatusCode, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .get(s.url("/api/ping"))
+        .header("Cookie", format!("innkeeper_sid={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_session_list_shows_where_an_account_is_signed_in_and_ends_any_of_them() {
+    let s = Server::start_with(common::forwarding).await;
+    s.create_user("alice", Some("pw"), false).await;
+    s.create_user("bob", Some("pw"), false).await;
+    s.create_user("boss", Some("pw"), true).await;
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+    let (mut laptop, laptop_cookie) = login_as_device(&s, "alice", firefox, "10.0.0.5").await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let (_phone, phone_cookie) = login_as_device(&s, "alice", iphone, "10.0.0.6").await;
+
+    // Newest first, with where each came from; the asking one is marked.
+    let a = laptop.send("/api/sessions/list", json!({}), &[]).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["handle"], "alice");
+    let list = a.body["sessions"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["device"], "Safari on iPhone");
+    assert_eq!(list[0]["ip"], "10.0.0.6");
+    assert_eq!(list[0]["current"], false);
+    assert_eq!(list[1]["device"], "Firefox on Linux");
+    assert_eq!(list[1]["ip"], "10.0.0.5");
+    assert_eq!(list[1]["current"], true);
+    for row in &list {
+        assert!(row["lastSeen"].as_i64().unwrap() >= row["created"].as_i64().unwrap());
+    }
+    // The reference is neither the cookie nor the key it is stored under.
+    let text = a.body.to_string();
+    for cookie in [&laptop_cookie, &phone_cookie] {
+        assert!(!text.contains(cookie.as_str()));
+        let stored = innkeeper::sessions::hash_id(cookie);
+        assert!(!text.contains(&stored));
+    }
+    let phone_id = list[0]["id"].as_str().unwrap().to_string();
+
+    // Another user can neither see nor end them.
+    let mut bob = s.login("bob", "pw").await;
+    let a = bob
+        .send("/api/sessions/list", json!({ "handle": "alice" }), &[])
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = bob
+        .send(
+            "/api/sessions/end",
+            json!({ "handle": "alice", "id": phone_id }),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    // Nor by naming it as their own.
+    let a = bob
+        .send("/api/sessions/end", json!({ "id": phone_id }), &[])
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+    assert_eq!(
+        ping_status(&s, &phone_cookie).await.0,
+        StatusCode::NO_CONTENT
+    );
+
+    // Ending one: the phone is signed out and learns why.
+    let a = laptop
+        .send("/api/sessions/end", json!({ "id": phone_id }), &[])
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    let (status, body) = ping_status(&s, &phone_cookie).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["sessionEnded"], "ended_elsewhere");
+    let a = laptop
+        .send("/api/sessions/end", json!({ "id": phone_id }), &[])
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = laptop.send("/api/sessions/end", json!({}), &[]).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+
+    // Everywhere else: the tablet goes, the laptop stays.
+    let (_tablet, tablet_cookie) = login_as_device(&s, "alice", iphone, "10.0.0.7").await;
+    let a = laptop
+        .send("/api/sessions/end-others", json!({}), &[])
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        ping_status(&s, &tablet_cookie).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ping_status(&s, &laptop_cookie).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let a = laptop.send("/api/sessions/list", json!({}), &[]).await;
+    assert_eq!(a.body["sessions"].as_array().unwrap().len(), 1);
+
+    // An admin sees anyone's and ends them all.
+    let mut boss = s.login("boss", "pw").await;
+    let a = boss
+        .send("/api/sessions/list", json!({ "handle": "alice" }), &[])
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let rows = a.body["sessions"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["current"], false);
+    let a = boss
+        .send("/api/sessions/list", json!({ "handle": "nobody" }), &[])
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = boss
+        .send(
+            "/api/sessions/end-others",
+            json!({ "handle": "alice" }),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        ping_status(&s, &laptop_cookie).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // The admin's own session is not among them.
+    let a = boss
+        .send("/api/sessions/list", json!({ "handle": "alice" }), &[])
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body["sessions"].as_array().unwrap().is_empty());
+
+    // Both kinds of ending are in the audit log.
+    let a = boss.send("/api/audit/list", json!({}), &[]).await;
+    let log = a.body.to_string();
+    assert!(log.contains("session.end\""), "{log}");
+    assert!(log.contains("session.end_others"), "{log}");
+    // Without a session nothing is listed.
+    let mut anon = s.client();
+    let a = anon.send("/api/sessions/list", json!({}), &[]).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
 }

@@ -34,6 +34,7 @@ const EXACT: &[&str] = &[
 const PREFIXES: &[&str] = &[
     "/api/users/",
     "/api/audit/",
+    "/api/sessions/",
     "/api/app/",
     "/innkeeper/",
     "/avatars/",
@@ -97,6 +98,7 @@ mod tests {
             "/innkeeper/static/app.js",
             "/innkeeper",
             "/api/app/status",
+            "/api/sessions/list",
         ] {
             assert!(kept(p), "{p}");
         }

@@ -133,7 +133,11 @@ impl Ctx {
     /// login that was checking a password while it changed, or while the
     /// account was deleted or disabled, gets 403.
     pub async fn start_session(&mut self, handle: &str, proof: Proof) -> Result<(), AppError> {
-        let Some((id, session)) = self.app.sessions.login(handle, proof).await? else {
+        let origin = crate::sessions::Origin {
+            ip: self.req.ip.map(|ip| ip.to_string()),
+            device: Some(crate::http::device::label(self.req.header("user-agent"))),
+        };
+        let Some((id, session)) = self.app.sessions.login(handle, proof, origin).await? else {
             return Err(AppError::forbidden(INCORRECT_CREDENTIALS));
         };
         if let Some(old) = self.session.take() {

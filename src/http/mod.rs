@@ -6,6 +6,7 @@ pub mod admin;
 pub mod app_admin;
 pub mod assets;
 pub mod context;
+pub mod device;
 pub mod files;
 pub mod hosted;
 pub mod outside_auth;
@@ -13,6 +14,7 @@ pub mod public;
 pub mod reply;
 pub mod request;
 pub mod router;
+pub mod sessions;
 pub mod settings;
 pub mod users;
 

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::http::context::Ctx;
 use crate::http::request::Req;
 use crate::http::{
-    admin, app_admin, assets, files, hosted, outside_auth, public, reply, settings, users,
+    admin, app_admin, assets, files, hosted, outside_auth, public, reply, sessions, settings, users,
 };
 
 pub async fn handle(app: Arc<App>, req: Req) -> Response {
@@ -130,6 +130,9 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/reset-step1" => users::reset_step1(ctx).await,
         "users/reset-step2" => users::reset_step2(ctx).await,
         "users/usage" => users::usage(ctx).await,
+        "sessions/list" => sessions::list(ctx).await,
+        "sessions/end" => sessions::end(ctx).await,
+        "sessions/end-others" => sessions::end_others(ctx).await,
         "settings/get" => settings::get(ctx).await,
         "settings/save" => settings::save(ctx).await,
         "settings/get-snapshots" => settings::list_snapshots(ctx).await,

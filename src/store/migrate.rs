@@ -52,6 +52,9 @@ const STEPS: &[&str] = &[
         day_start INTEGER NOT NULL DEFAULT 0,
         day_wrong INTEGER NOT NULL DEFAULT 0
     );",
+    // 2: where each session signed in from, for the user's session list.
+    "ALTER TABLE sessions ADD COLUMN ip TEXT;
+    ALTER TABLE sessions ADD COLUMN device TEXT;",
 ];
 
 /// The schema version this program writes.

@@ -14,19 +14,41 @@ pub struct SessionRow {
     pub created: i64,
     pub last_seen: i64,
     pub persistent: bool,
+    /// The client address the login came from.
+    pub ip: Option<String>,
+    /// A short label of the browser and system ("Firefox on Linux").
+    pub device: Option<String>,
+}
+
+const COLUMNS: &str = "id_hash, handle, csrf, created, last_seen, persistent, ip, device";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id_hash: r.get(0)?,
+        handle: r.get(1)?,
+        csrf: r.get(2)?,
+        created: r.get(3)?,
+        last_seen: r.get(4)?,
+        persistent: r.get(5)?,
+        ip: r.get(6)?,
+        device: r.get(7)?,
+    })
 }
 
 pub fn insert(conn: &Connection, s: &SessionRow) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT OR REPLACE INTO sessions (id_hash, handle, csrf, created, last_seen, persistent)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        &format!(
+            "INSERT OR REPLACE INTO sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        ),
         params![
             s.id_hash,
             s.handle,
             s.csrf,
             s.created,
             s.last_seen,
-            s.persistent
+            s.persistent,
+            s.ip,
+            s.device
         ],
     )?;
     Ok(())
@@ -35,20 +57,20 @@ pub fn insert(conn: &Connection, s: &SessionRow) -> Result<(), StoreError> {
 pub fn get(conn: &Connection, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT id_hash, handle, csrf, created, last_seen, persistent FROM sessions WHERE id_hash = ?1",
+            &format!("SELECT {COLUMNS} FROM sessions WHERE id_hash = ?1"),
             [id_hash],
-            |r| {
-                Ok(SessionRow {
-                    id_hash: r.get(0)?,
-                    handle: r.get(1)?,
-                    csrf: r.get(2)?,
-                    created: r.get(3)?,
-                    last_seen: r.get(4)?,
-                    persistent: r.get(5)?,
-                })
-            },
+            from_row,
         )
         .optional()?)
+}
+
+/// Every stored session of `handle`, newest first.
+pub fn for_user(conn: &Connection, handle: &str) -> Result<Vec<SessionRow>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE handle = ?1 ORDER BY created DESC, id_hash"
+    ))?;
+    let rows = stmt.query_map([handle], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// What a new session's account must still look like when it is stored.

@@ -154,6 +154,7 @@ const SESSION_ENDED = {
   logged_out: 'Your session has ended: you logged out in another tab or window.',
   expired: 'Your session has ended: it was unused for too long.',
   too_many_sessions: 'Your session has ended: your account logged in on too many devices, and this was the oldest session.',
+  ended_elsewhere: 'Your session has ended: it was signed out from the list of sessions on another device.',
 };
 
 /** After a 403: if the session itself is gone, say why and offer the way back in. */
