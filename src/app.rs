@@ -69,6 +69,8 @@ pub struct Limits {
     /// 10 wrong passwords within 15 minutes per account where a logged-in
     /// user confirms one (own password change, settings reset).
     pub password_account: Limiter<String>,
+    /// 10 invitation links that name nothing within 10 minutes per IP.
+    pub invite_ip: Limiter<IpAddr>,
     /// Attempts the limits above refused: counted, one audit row a minute.
     pub refused: crate::limits::Refusals,
 }
@@ -176,6 +178,7 @@ impl App {
                 recovery_ip: Limiter::new(5, 5 * 60_000, clock.clone()),
                 reset_account: Limiter::new(5, 15 * 60_000, clock.clone()),
                 password_account: Limiter::new(10, 15 * 60_000, clock.clone()),
+                invite_ip: Limiter::new(10, 10 * 60_000, clock.clone()),
                 refused: crate::limits::Refusals::new(clock.clone()),
             },
             codes: Codes::new(config.recovery.code_digits, clock.clone()),

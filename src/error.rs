@@ -29,6 +29,10 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Something that existed is no longer usable (an expired or used-up
+    /// invitation).
+    #[error("{0}")]
+    Gone(String),
     #[error("{message}")]
     TooMany { message: String, retry_after: u64 },
     #[error("Request body is too large (limit {limit} bytes)")]
@@ -77,6 +81,7 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge { .. } | AppError::TooLarge(_) => {
                 StatusCode::PAYLOAD_TOO_LARGE

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+mod cli;
+
 use innkeeper::accounts::service::NewUser;
 use innkeeper::app::{Actor, App};
 use innkeeper::clock::Clock;
@@ -79,6 +81,9 @@ enum Command {
     /// SillyTavern").
     #[command(subcommand)]
     App(AppCommand),
+    /// Invitation links that let someone create their own account.
+    #[command(subcommand)]
+    Invite(cli::invite::InviteCommand),
     /// Restore a whole-root backup into an empty data root (refused while
     /// a server runs on it).
     Restore {
@@ -184,6 +189,10 @@ fn main() -> ExitCode {
             Command::Backup { all, output } => backup(loaded.config, all, output).await,
             Command::Restore { file, force } => restore(loaded.config, file, force),
             Command::App(cmd) => app_command(loaded.config, cmd).await,
+            Command::Invite(cmd) => match open(loaded.config) {
+                Ok(app) => cli::invite::run(&app, cmd).await,
+                Err(e) => Err(e),
+            },
         }
     });
     match result {

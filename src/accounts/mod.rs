@@ -5,5 +5,6 @@ pub mod auth;
 pub mod directory;
 pub mod handle;
 pub mod hash_pool;
+pub mod invites;
 pub mod password;
 pub mod service;

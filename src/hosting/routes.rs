@@ -35,6 +35,8 @@ const PREFIXES: &[&str] = &[
     "/api/users/",
     "/api/audit/",
     "/api/sessions/",
+    "/api/invites/",
+    "/invite/",
     "/api/app/",
     "/innkeeper/",
     "/avatars/",
@@ -99,6 +101,8 @@ mod tests {
             "/innkeeper",
             "/api/app/status",
             "/api/sessions/list",
+            "/api/invites/accept",
+            "/invite/abc",
         ] {
             assert!(kept(p), "{p}");
         }

@@ -14,7 +14,7 @@ use crate::http::users::avatar_url;
 use crate::store;
 
 /// Reads the body of an admin request.
-async fn admin_body(ctx: &mut Ctx) -> Result<serde_json::Value, AppError> {
+pub(crate) async fn admin_body(ctx: &mut Ctx) -> Result<serde_json::Value, AppError> {
     ctx.require_admin()?;
     let limit = ctx.app.json_limit();
     ctx.req.json(limit).await

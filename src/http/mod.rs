@@ -9,6 +9,7 @@ pub mod context;
 pub mod device;
 pub mod files;
 pub mod hosted;
+pub mod invites;
 pub mod outside_auth;
 pub mod public;
 pub mod reply;

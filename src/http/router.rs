@@ -12,7 +12,8 @@ use crate::error::AppError;
 use crate::http::context::Ctx;
 use crate::http::request::Req;
 use crate::http::{
-    admin, app_admin, assets, files, hosted, outside_auth, public, reply, sessions, settings, users,
+    admin, app_admin, assets, files, hosted, invites, outside_auth, public, reply, sessions,
+    settings, users,
 };
 
 pub async fn handle(app: Arc<App>, req: Req) -> Response {
@@ -102,6 +103,7 @@ async fn get_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "/api/server-info" => public::server_info(ctx).await,
         "/api/ping" => Ok(public::ping(ctx)),
         "/api/users/me" => users::me(ctx),
+        p if p.starts_with("/invite/") => Ok(invites::page(ctx)),
         _ => match files::serve(ctx, path).await? {
             Some(resp) => Ok(resp),
             None => Ok(not_found(&ctx.req)),
@@ -119,6 +121,8 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/login" => public::login(ctx).await,
         "users/recover-step1" => public::recover_step1(ctx).await,
         "users/recover-step2" => public::recover_step2(ctx).await,
+        "invites/check" => invites::check(ctx).await,
+        "invites/accept" => invites::accept(ctx).await,
         // Private: the caller's own account (or, for admins, anyone's).
         "users/logout" => users::logout(ctx).await,
         "users/change-name" => users::change_name(ctx).await,
@@ -150,6 +154,9 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/slugify" => admin::slugify(ctx).await,
         "users/clear-limits" => admin::clear_limits(ctx).await,
         "audit/list" => admin::audit(ctx).await,
+        "invites/create" => invites::create(ctx).await,
+        "invites/list" => invites::list(ctx).await,
+        "invites/revoke" => invites::revoke(ctx).await,
         "backup/full" => admin::full_backup(ctx).await,
         "app/status" => app_admin::status(ctx).await,
         "app/log" => app_admin::log(ctx).await,

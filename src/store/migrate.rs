@@ -55,6 +55,20 @@ const STEPS: &[&str] = &[
     // 2: where each session signed in from, for the user's session list.
     "ALTER TABLE sessions ADD COLUMN ip TEXT;
     ALTER TABLE sessions ADD COLUMN device TEXT;",
+    // 3: invitations; only a hash of each token is kept.
+    "CREATE TABLE invites (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        token_hash TEXT NOT NULL UNIQUE,
+        created INTEGER NOT NULL,
+        created_by TEXT,
+        expires INTEGER NOT NULL,
+        uses INTEGER NOT NULL,
+        uses_left INTEGER NOT NULL,
+        admin INTEGER NOT NULL DEFAULT 0,
+        handle TEXT,
+        name TEXT,
+        revoked INTEGER NOT NULL DEFAULT 0
+    );",
 ];
 
 /// The schema version this program writes.

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod guards;
+pub mod invites;
 pub mod migrate;
 pub mod sessions;
 pub mod snapshots;

@@ -16,6 +16,7 @@ mod support;
 mod account;
 mod admin;
 mod hosting;
+mod invite;
 mod login;
 mod screenshots;
 mod st_page;

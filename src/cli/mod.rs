@@ -1,0 +1,4 @@
+//! Console commands, one file per command group (new groups start here;
+//! the older ones still live in main.rs).
+
+pub mod invite;
