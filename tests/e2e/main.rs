@@ -19,4 +19,5 @@ mod hosting;
 mod invite;
 mod login;
 mod screenshots;
+mod sessions;
 mod st_page;

@@ -20,6 +20,7 @@ import { formatBytes, formatDate, formatDateTime, isoDate } from './format.js';
 import { formatJson } from './json-check.js';
 import { ACCOUNTS_OFF_HINT, PASSWORD_PRIVACY_NOTE } from './messages.js';
 import { viewFrame, card, button } from './view.js';
+import { createSessionsCard } from './sessions.js';
 
 function errorLine(test) {
   return h('p', { class: 'error', test, role: 'alert', hidden: true });
@@ -551,6 +552,7 @@ export function createAccountView(ctx) {
   }
 
   const snapshots = createSnapshotsCard(ctx);
+  const sessions = ctx.accounts ? createSessionsCard() : null;
   const afterReset = async () => {
     snapshots.closeViewer();
     await Promise.all([snapshots.load(), ctx.refreshMe()]);
@@ -559,6 +561,7 @@ export function createAccountView(ctx) {
   body.append(
     createProfileCard(ctx),
     ctx.accounts ? createPasswordCard(ctx) : createAccountsOffCard(),
+    sessions?.el,
     snapshots.el,
     createBackupCard(ctx),
     h('h2', { class: 'section-title danger-title' }, icon('warning'), 'Danger zone'),
@@ -572,6 +575,11 @@ export function createAccountView(ctx) {
       await snapshots.load();
     } catch (err) {
       showStatus(`Could not load your settings snapshots: ${describeError(err)}`, 'error');
+    }
+    try {
+      await sessions?.load();
+    } catch (err) {
+      showStatus(`Could not load your signed-in sessions: ${describeError(err)}`, 'error');
     }
   }
 
