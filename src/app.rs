@@ -223,6 +223,8 @@ impl App {
                     avatar: None,
                     persona_avatar: None,
                     avatar_tag: None,
+                    must_change: false,
+                    pending: false,
                 },
             )
         })?;

@@ -124,6 +124,8 @@ mod tests {
             avatar: None,
             persona_avatar: None,
             avatar_tag: None,
+            must_change: false,
+            pending: false,
         }
     }
 

@@ -114,6 +114,8 @@ impl App {
             avatar: None,
             persona_avatar: None,
             avatar_tag: None,
+            must_change: false,
+            pending: false,
         };
         let lifecycle = self.account_lock.lock().await;
         let inserted = {

@@ -361,6 +361,8 @@ fn row_of(u: &LegacyUser, avatar: Option<&String>) -> UserRow {
         avatar: avatar.cloned(),
         persona_avatar: None,
         avatar_tag: None,
+        must_change: false,
+        pending: false,
     }
 }
 
@@ -803,6 +805,8 @@ mod tests {
             avatar: None,
             persona_avatar: None,
             avatar_tag: None,
+            must_change: false,
+            pending: false,
         }
     }
 

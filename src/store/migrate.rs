@@ -69,6 +69,10 @@ const STEPS: &[&str] = &[
         name TEXT,
         revoked INTEGER NOT NULL DEFAULT 0
     );",
+    // 4: a password the admin set for one use ("change at next login"),
+    // and accounts that signed up and wait for an admin's approval.
+    "ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this program writes.

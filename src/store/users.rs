@@ -22,6 +22,11 @@ pub struct UserRow {
     /// A short hash of `avatar`, made when the row is read: its ETag and
     /// the version in its URL. Not stored.
     pub avatar_tag: Option<String>,
+    /// The password was set by an admin for one use: the user must choose
+    /// their own before anything else works.
+    pub must_change: bool,
+    /// Signed up and waiting for an admin's approval (also disabled).
+    pub pending: bool,
 }
 
 /// The tag of a custom avatar (see [`UserRow::avatar_tag`]).
@@ -30,8 +35,8 @@ pub fn avatar_tag(avatar: &str) -> String {
     hex::encode(&sha2::Sha256::digest(avatar.as_bytes())[..8])
 }
 
-const COLUMNS: &str =
-    "handle, name, created, password, legacy_salt, admin, enabled, avatar, persona_avatar";
+const COLUMNS: &str = "handle, name, created, password, legacy_salt, admin, enabled, avatar, \
+     persona_avatar, must_change, pending";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     let avatar: Option<String> = r.get(7)?;
@@ -46,6 +51,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         enabled: r.get(6)?,
         avatar,
         persona_avatar: r.get(8)?,
+        must_change: r.get(9)?,
+        pending: r.get(10)?,
     })
 }
 
@@ -83,7 +90,7 @@ pub fn replace(conn: &Connection, u: &UserRow) -> Result<(), StoreError> {
 fn write_row(conn: &Connection, verb: &str, tail: &str, u: &UserRow) -> Result<usize, StoreError> {
     Ok(conn.execute(
         &format!(
-            "{verb} INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) {tail}"
+            "{verb} INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) {tail}"
         ),
         params![
             u.handle,
@@ -94,7 +101,9 @@ fn write_row(conn: &Connection, verb: &str, tail: &str, u: &UserRow) -> Result<u
             u.admin,
             u.enabled,
             u.avatar,
-            u.persona_avatar
+            u.persona_avatar,
+            u.must_change,
+            u.pending
         ],
     )?)
 }
@@ -104,7 +113,8 @@ pub fn delete(conn: &Connection, handle: &str) -> Result<bool, StoreError> {
     Ok(conn.execute("DELETE FROM users WHERE handle = ?1", [handle])? == 1)
 }
 
-/// Sets (or with `None` clears) the password; false when absent.
+/// Sets (or with `None` clears) the password; false when absent. Any new
+/// password ends a "change at next login" mark; see [`set_must_change`].
 pub fn set_password(
     conn: &Connection,
     handle: &str,
@@ -112,8 +122,23 @@ pub fn set_password(
     legacy_salt: Option<&str>,
 ) -> Result<bool, StoreError> {
     Ok(conn.execute(
-        "UPDATE users SET password = ?2, legacy_salt = ?3 WHERE handle = ?1",
+        "UPDATE users SET password = ?2, legacy_salt = ?3, must_change = 0 WHERE handle = ?1",
         params![handle, hash, legacy_salt],
+    )? == 1)
+}
+
+pub fn set_must_change(conn: &Connection, handle: &str, on: bool) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET must_change = ?2 WHERE handle = ?1",
+        params![handle, on],
+    )? == 1)
+}
+
+/// Ends the wait of a signed-up account: approved, it is enabled.
+pub fn approve(conn: &Connection, handle: &str) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET pending = 0, enabled = 1 WHERE handle = ?1 AND pending = 1",
+        [handle],
     )? == 1)
 }
 
