@@ -444,6 +444,7 @@ async fn the_small_things() {
         "Strength: strong."
     );
     b.open_view("admin").await;
+    b.admin_tab("create").await;
     b.fill(&t("admin-create-name"), "Cleo").await;
     b.fill(&t("admin-create-password"), "short").await;
     let st = b.act(&t("admin-create-submit")).await;
@@ -452,8 +453,8 @@ async fn the_small_things() {
     assert!(s.app.find_user("cleo").await.unwrap().is_none());
 
     // Paragraphs in a dialog are spaced.
-    b.click(&crate::support::in_row("bob", "admin-delete"))
-        .await;
+    b.admin_tab("accounts").await;
+    b.choose_in_row("bob", "admin-delete").await;
     b.wait_dialog("admin-delete").await;
     let gap = b
         .js(

@@ -24,9 +24,11 @@ async fn admin_session(test: &str) -> (Server, Browser) {
     (s, b)
 }
 
-/// Clicks a per-row button and expects an `ok` status.
+/// Chooses an item of a row's "More" menu and expects an `ok` status.
 async fn row_action(b: &Browser, handle: &str, name: &str) -> String {
-    b.act_ok(&in_row(handle, name)).await
+    let st = b.act_in_row(handle, name).await;
+    assert_eq!(st.kind, "ok", "{handle}: {name}: {st:?}");
+    st.text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,6 +56,7 @@ async fn admin_creates_enables_and_promotes() {
     );
 
     // Create: the handle is suggested from the name by the server's slugify.
+    b.admin_tab("create").await;
     b.fill(&t("admin-create-name"), "Zoë Quinn").await;
     b.wait_idle().await;
     let expected = innkeeper::accounts::handle::slugify("Zoë Quinn").unwrap();
@@ -105,6 +108,7 @@ async fn admin_creates_enables_and_promotes() {
     );
 
     // Disable, then enable.
+    b.admin_tab("accounts").await;
     row_action(&b, "alice", "admin-disable").await;
     assert_eq!(
         b.attr(&row("alice"), "data-enabled").await.as_deref(),
@@ -162,7 +166,7 @@ async fn admin_sets_passwords_downloads_backups_and_clears_limits() {
     let (s, b) = admin_session("admin_sets_passwords_downloads_backups_and_clears_limits").await;
 
     // Someone else's password: the dialog holds the new one, no old one asked.
-    b.click(&in_row("bob", "admin-password")).await;
+    b.choose_in_row("bob", "admin-password").await;
     b.wait_dialog("admin-password").await;
     assert_eq!(b.count(&t("admin-password-old")).await, 0);
     b.fill(&t("admin-password-new"), "bob-new").await;
@@ -212,8 +216,11 @@ async fn admin_sets_passwords_downloads_backups_and_clears_limits() {
         StatusCode::TOO_MANY_REQUESTS,
         "alice is locked out"
     );
-    let msg = row_action(&b, "alice", "admin-clear-limits").await;
-    assert_eq!(msg, "Login and recovery limits cleared for alice.");
+    let msg = row_action(&b, "alice", "admin-unlock").await;
+    assert_eq!(
+        msg,
+        "Login attempts unlocked for alice: they can log in and recover their password again."
+    );
     let a = c.post_from("10.9.1.2", "/api/users/login", login).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     b.shot_test().await;
@@ -226,14 +233,14 @@ async fn admin_deletes_accounts_and_reads_the_audit_log() {
     let (s, b) = admin_session("admin_deletes_accounts_and_reads_the_audit_log").await;
 
     // Delete keeping the data folder; cancelling first changes nothing.
-    b.click(&in_row("bob", "admin-delete")).await;
+    b.choose_in_row("bob", "admin-delete").await;
     b.wait_dialog("admin-delete").await;
     let before = b.seq().await;
     b.click(&t("confirm-cancel")).await;
     assert_eq!(b.status_after(before).await.kind, "info");
     assert_eq!(b.count(&row("bob")).await, 1);
 
-    b.click(&in_row("bob", "admin-delete")).await;
+    b.choose_in_row("bob", "admin-delete").await;
     let before = b.seq().await;
     b.confirm("admin-delete").await;
     let st = b.status_after(before).await;
@@ -243,7 +250,7 @@ async fn admin_deletes_accounts_and_reads_the_audit_log() {
     assert!(s.user_dir("bob").is_dir(), "the folder stays");
 
     // Delete with "also delete their data".
-    b.click(&in_row("alice", "admin-delete")).await;
+    b.choose_in_row("alice", "admin-delete").await;
     b.wait_dialog("admin-delete").await;
     b.click(&t("admin-delete-purge")).await;
     assert_eq!(
@@ -338,7 +345,7 @@ async fn press_enter(b: &Browser) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destructive_dialogs_are_safe() {
     let (s, b) = admin_session("destructive_dialogs_are_safe").await;
-    b.click(&in_row("bob", "admin-delete")).await;
+    b.choose_in_row("bob", "admin-delete").await;
     b.wait_dialog("admin-delete").await;
     assert_eq!(focused(&b).await, json!("confirm-cancel"));
     // Enter, Enter: the first cancels; nothing is deleted.
@@ -348,7 +355,7 @@ async fn destructive_dialogs_are_safe() {
     assert!(s.app.find_user("bob").await.unwrap().is_some());
 
     // Enter in the purge box does not confirm either.
-    b.click(&in_row("bob", "admin-delete")).await;
+    b.choose_in_row("bob", "admin-delete").await;
     b.wait_dialog("admin-delete").await;
     b.click(&t("admin-delete-purge")).await;
     assert_eq!(focused(&b).await, json!("admin-delete-purge"));
@@ -376,6 +383,156 @@ async fn destructive_dialogs_are_safe() {
         "bob and their data were deleted."
     );
     assert!(!s.user_dir("bob").exists());
+    b.close().await;
+    s.stop().await;
+}
+
+/// Whether anything on the page sticks out to the right of a `w` px screen:
+/// the names (data-test or tag) of what does, and the page's scroll width.
+async fn overflow(b: &Browser) -> Value {
+    b.js("const w = document.documentElement.clientWidth; \
+          const out = [...document.querySelectorAll('[data-test=\"view-admin\"] *')] \
+            .filter(e => !e.closest('thead') && !e.closest('.sr-only') && e.getClientRects().length \
+              && e.getBoundingClientRect().right > w + 1) \
+            .map(e => e.dataset.test || e.tagName); \
+          return { w, scroll: document.documentElement.scrollWidth, out };")
+        .await
+}
+
+fn fits(v: &Value) -> bool {
+    v["scroll"].as_u64().unwrap() <= v["w"].as_u64().unwrap() && v["out"] == json!([])
+}
+
+/// Issue 14, point 9: the admin page on a phone (390 px): four tabs
+/// (Accounts, Create, App processes, Audit log), one "More" menu per
+/// account instead of a row of six buttons, "Unlock login attempts", and
+/// the audit log's actions in words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_page_fits_a_phone() {
+    let (s, b) = admin_session("admin_page_fits_a_phone").await;
+    b.viewport(390, 844).await;
+
+    // Four tabs; Accounts is shown first and only its panel.
+    let tabs: Value = b
+        .js(
+            "return [...document.querySelectorAll('[data-test=\"admin-tabs\"] [role=\"tab\"]')] \
+             .map(t => [t.dataset.test, t.textContent.trim(), t.getAttribute('aria-selected')]);",
+        )
+        .await;
+    assert_eq!(
+        tabs,
+        json!([
+            ["admin-tab-accounts", "Accounts", "true"],
+            ["admin-tab-create", "Create", "false"],
+            ["admin-tab-processes", "App processes", "false"],
+            ["admin-tab-audit", "Audit log", "false"],
+        ])
+    );
+    assert!(b.visible(&t("admin-users-card")).await);
+    for hidden in ["admin-create-card", "app-card", "audit-card"] {
+        assert!(
+            !b.visible(&t(hidden)).await,
+            "{hidden} waits behind its tab"
+        );
+    }
+    let o = overflow(&b).await;
+    assert!(fits(&o), "the accounts tab runs off a 390 px screen: {o}");
+
+    // One button per account row: "More".
+    let buttons: Value = b
+        .js(
+            "return [...document.querySelectorAll('[data-test=\"admin-user-row\"]')].map(r => \
+             [...r.querySelectorAll('button')].filter(x => x.getClientRects().length) \
+               .map(x => x.dataset.test));",
+        )
+        .await;
+    for row in buttons.as_array().unwrap() {
+        assert_eq!(row, &json!(["admin-more"]), "{buttons}");
+    }
+
+    // The menu opens in place, fits, and says "Unlock login attempts".
+    let more = in_row("alice", "admin-more");
+    b.click(&more).await;
+    assert_eq!(
+        b.attr(&more, "aria-expanded").await.as_deref(),
+        Some("true")
+    );
+    b.wait_visible(&in_row("alice", "admin-menu")).await;
+    let items: Value = b
+        .js("return [...document.querySelectorAll('[data-test=\"admin-user-row\"][data-handle=\"alice\"] [role=\"menuitem\"]')] \
+             .map(x => x.textContent.trim());")
+        .await;
+    assert_eq!(
+        items,
+        json!([
+            "Password…",
+            "Disable",
+            "Promote",
+            "Backup",
+            "Unlock login attempts",
+            "Delete…"
+        ])
+    );
+    assert_eq!(
+        focused(&b).await,
+        json!("admin-password"),
+        "focus on the first item"
+    );
+    let o = overflow(&b).await;
+    assert!(fits(&o), "the open menu runs off a 390 px screen: {o}");
+    b.shot_test().await;
+    // Arrow keys move through it; Escape closes it and returns to the button.
+    b.find(":focus").await.send_keys("\u{e015}").await.unwrap();
+    assert_eq!(focused(&b).await, json!("admin-disable"));
+    b.find(":focus").await.send_keys("\u{e00c}").await.unwrap();
+    assert!(!b.visible(&in_row("alice", "admin-menu")).await);
+    assert_eq!(focused(&b).await, json!("admin-more"));
+    // Another row's menu closes the first.
+    b.click(&more).await;
+    b.click(&in_row("bob", "admin-more")).await;
+    assert!(!b.visible(&in_row("alice", "admin-menu")).await);
+    assert!(b.visible(&in_row("bob", "admin-menu")).await);
+
+    // Unlock login attempts works from the menu and closes it.
+    let msg = row_action(&b, "alice", "admin-unlock").await;
+    assert!(
+        msg.starts_with("Login attempts unlocked for alice"),
+        "{msg}"
+    );
+    assert!(!b.visible(&in_row("alice", "admin-menu")).await);
+
+    // The tabs by keyboard: arrows choose the next one.
+    b.click(&t("admin-tab-accounts")).await;
+    b.find(":focus").await.send_keys("\u{e014}").await.unwrap();
+    assert_eq!(focused(&b).await, json!("admin-tab-create"));
+    assert!(b.visible(&t("admin-create-card")).await);
+    assert!(!b.visible(&t("admin-users-card")).await);
+    let o = overflow(&b).await;
+    assert!(fits(&o), "the create tab runs off a 390 px screen: {o}");
+
+    b.admin_tab("processes").await;
+    assert!(b.visible(&t("app-none")).await);
+
+    // The audit log says what happened in words; the code stays in data-action.
+    b.admin_tab("audit").await;
+    b.act_ok(&t("audit-refresh")).await;
+    let first = "[data-test=\"audit-row\"]:first-child";
+    assert_eq!(
+        b.attr(first, "data-action").await.as_deref(),
+        Some("user.clear-limits")
+    );
+    assert_eq!(
+        b.text(&format!("{first} {}", t("audit-action"))).await,
+        "Unlocked login attempts"
+    );
+    let created = format!(
+        "[data-test=\"audit-row\"][data-action=\"user.create\"] {}",
+        t("audit-action")
+    );
+    assert_eq!(b.text(&created).await, "Created the account");
+    let o = overflow(&b).await;
+    assert!(fits(&o), "the audit log runs off a 390 px screen: {o}");
+    b.shot("admin_page_fits_a_phone-audit").await;
     b.close().await;
     s.stop().await;
 }

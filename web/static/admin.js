@@ -20,6 +20,9 @@ import { formatBytes, formatDate, formatDateTime, isoDate, plural } from './form
 import { ACCOUNTS_OFF_HINT, PASSWORD_PRIVACY_NOTE } from './messages.js';
 import { viewFrame, card, button } from './view.js';
 import { createProcessesCard } from './processes.js';
+import { tabs } from './tabs.js';
+import { actionMenu } from './menu.js';
+import { auditActionWords } from './audit-actions.js';
 
 /** The account that always exists and cannot be deleted (SPEC §3). */
 const DEFAULT_HANDLE = 'default-user';
@@ -333,7 +336,7 @@ function createUsersCard(ctx, { afterChange }) {
       : small('Promote', 'admin-promote', { iconName: 'shield' });
     const password = small('Password…', 'admin-password', { iconName: 'key' });
     const backup = small('Backup', 'admin-backup', { iconName: 'download' });
-    const clearLimits = small('Clear limits', 'admin-clear-limits', { iconName: 'refresh' });
+    const unlock = small('Unlock login attempts', 'admin-unlock', { iconName: 'unlock' });
     const del = small('Delete…', 'admin-delete', { iconName: 'trash', kind: 'danger-quiet' });
     const backupStatus = h('p', { class: 'progress', test: 'admin-backup-status', hidden: true });
 
@@ -355,8 +358,8 @@ function createUsersCard(ctx, { afterChange }) {
     toggleAdmin.addEventListener('click', () => (user.admin
       ? simpleAction(toggleAdmin, '/api/users/demote', user.handle, `${user.handle} is now a regular user.`)
       : simpleAction(toggleAdmin, '/api/users/promote', user.handle, `${user.handle} is now an admin.`)));
-    clearLimits.addEventListener('click', () => simpleAction(clearLimits, '/api/users/clear-limits', user.handle,
-      `Login and recovery limits cleared for ${user.handle}.`));
+    unlock.addEventListener('click', () => simpleAction(unlock, '/api/users/clear-limits', user.handle,
+      `Login attempts unlocked for ${user.handle}: they can log in and recover their password again.`));
     password.addEventListener('click', () => changePassword(password, user));
     del.addEventListener('click', () => deleteUser(del, user));
     backup.addEventListener('click', () => act(backup, async () => {
@@ -394,7 +397,13 @@ function createUsersCard(ctx, { afterChange }) {
       h('time', { datetime: isoDate(user.created), title: formatDateTime(user.created) }, formatDate(user.created))),
     usageCell,
     h('td', { class: 'row-actions', 'data-label': 'Actions' },
-      h('div', { class: 'action-wrap' }, toggleEnabled, toggleAdmin, password, backup, clearLimits, del),
+      actionMenu([password, toggleEnabled, toggleAdmin, backup, unlock, del], {
+        label: 'More',
+        ariaLabel: `Actions for ${label}`,
+        test: 'admin-more',
+        menuTest: 'admin-menu',
+        attrs: { 'data-handle': user.handle },
+      }).el,
       backupStatus));
     fillUsage(usageCell, user.handle);
     return tr;
@@ -452,7 +461,8 @@ function createAuditCard() {
     return h('tr', { test: 'audit-row', 'data-id': String(entry.id), 'data-action': entry.action ?? '' },
       h('td', { class: 'nowrap', 'data-label': 'Time' }, h('time', { datetime: isoDate(entry.time) }, formatDateTime(entry.time, { seconds: true }))),
       h('td', { 'data-label': 'By' }, entry.actor || '—'),
-      h('td', { 'data-label': 'Action' }, h('code', { class: 'action-name' }, entry.action ?? '')),
+      h('td', { 'data-label': 'Action' },
+        h('span', { class: 'action-name', test: 'audit-action', title: entry.action ?? '' }, auditActionWords(entry.action))),
       h('td', { 'data-label': 'Account' }, entry.target || '—'),
       h('td', { class: 'nowrap', 'data-label': 'From' }, entry.ip || '—'),
       h('td', { class: 'detail', 'data-label': 'Details' }, describeDetail(entry.detail)));
@@ -532,17 +542,26 @@ export function createAdminView(ctx) {
     ]);
   }
 
+  const accountsPanel = [];
   if (!ctx.accounts) {
     const off = card('Accounts', { test: 'admin-accounts-off-card', iconName: 'user' });
     off.append(h('p', { class: 'hint-box', test: 'admin-accounts-off-hint' }, icon('info'), ACCOUNTS_OFF_HINT));
-    body.append(off);
+    accountsPanel.push(off);
   }
-  if (ctx.info.fullBackup) body.append(createFullBackupCard());
+  const list = [];
   if (ctx.accounts) {
     users = createUsersCard(ctx, { afterChange });
-    body.append(createCreateCard(ctx, () => afterChange('')), users.el);
+    accountsPanel.push(users.el);
   }
-  body.append(processes.el, audit.el);
+  if (ctx.info.fullBackup) accountsPanel.push(createFullBackupCard());
+  list.push({ name: 'accounts', label: 'Accounts', iconName: 'user', panel: accountsPanel });
+  if (ctx.accounts) {
+    list.push({ name: 'create', label: 'Create', iconName: 'plus', panel: createCreateCard(ctx, () => afterChange('')) });
+  }
+  list.push({ name: 'processes', label: 'App processes', iconName: 'server', panel: processes.el });
+  list.push({ name: 'audit', label: 'Audit log', iconName: 'list', panel: audit.el });
+  const sections = tabs(list, { test: 'admin', label: 'Admin sections' });
+  body.append(sections.el, ...sections.panels);
 
   let auditLoaded = false;
   /**
