@@ -19,3 +19,4 @@ mod hosting;
 mod login;
 mod screenshots;
 mod st_page;
+mod status;
