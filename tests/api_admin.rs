@@ -75,6 +75,7 @@ fn admin_routes() -> Vec<(&'static str, Value, u16)> {
         ("/api/users/promote", json!({ "handle": "spare" }), 204),
         ("/api/users/demote", json!({ "handle": "spare" }), 204),
         ("/api/users/slugify", json!({ "text": "A B" }), 200),
+        ("/api/users/check-handle", json!({ "text": "A B" }), 200),
         ("/api/users/clear-limits", json!({ "handle": "spare" }), 204),
         ("/api/audit/list", json!({}), 200),
     ]
@@ -257,6 +258,15 @@ async fn create_answers() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(b["error"], "Invalid handle", "{bad}");
     }
+    // Too long: said so (still a 400), not "Invalid handle".
+    let (status, b) = c
+        .post(
+            "/api/users/create",
+            json!({ "handle": "a".repeat(65), "name": "X" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"], "Handle too long: at most 64 characters");
     for (input, slug) in [
         (json!("Hello World!"), "hello-world"),
         (json!("Дмитрий"), "dmitrii"),
@@ -480,6 +490,81 @@ async fn slugify_answers() {
         assert!(ct.starts_with("text/plain"), "{ct}");
         assert_eq!(resp.text().await.unwrap(), want, "{text}");
     }
+    s.stop().await;
+}
+
+/// Issue 14, point 5: what `create` would make of a text, asked before
+/// creating: the handle (cut to 64), whether it was cut, taken, or has a
+/// data folder kept from a deleted account.
+#[tokio::test]
+async fn check_handle_answers() {
+    let s = setup().await;
+    let mut c = s.login("boss", "pw-boss").await;
+    let (status, b) = c.post("/api/users/check-handle", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"], "Missing required fields");
+    let mut alice = s.login("alice", "pw-alice").await;
+    let (status, _) = alice
+        .post("/api/users/check-handle", json!({ "text": "x" }))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins only");
+
+    let check = |b: &Value| {
+        (
+            b["handle"].as_str().unwrap().to_string(),
+            b["tooLong"].as_bool().unwrap(),
+            b["taken"].as_bool().unwrap(),
+            b["folderExists"].as_bool().unwrap(),
+        )
+    };
+    let (status, b) = c
+        .post("/api/users/check-handle", json!({ "text": "Zoë Quinn" }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(check(&b), ("zoe-quinn".into(), false, false, false));
+    let (_, b) = c
+        .post("/api/users/check-handle", json!({ "text": "!!!" }))
+        .await;
+    assert_eq!(check(&b), (String::new(), false, false, false));
+    let long = "Princess Consuela Banana-Hammock of the Far Northern Reaches, Third of Her Name";
+    let (_, b) = c
+        .post("/api/users/check-handle", json!({ "text": long }))
+        .await;
+    let (cut, too_long, _, _) = check(&b);
+    assert!(too_long && cut.len() <= 64, "{b}");
+    assert!(long
+        .to_lowercase()
+        .replace([' ', ','], "-")
+        .starts_with(&cut[..20]));
+    // What it suggests is what create takes.
+    let (status, created) = c
+        .post("/api/users/create", json!({ "handle": cut, "name": long }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let (_, b) = c
+        .post("/api/users/check-handle", json!({ "text": "Alice" }))
+        .await;
+    assert_eq!(check(&b), ("alice".into(), false, true, false));
+    // Deleted without purge: the folder stays and a new account takes it over.
+    let (status, _) = c
+        .post("/api/users/delete", json!({ "handle": "bob" }))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, b) = c
+        .post("/api/users/check-handle", json!({ "text": "Bob" }))
+        .await;
+    assert_eq!(check(&b), ("bob".into(), false, false, true));
+    let (status, _) = c
+        .post(
+            "/api/users/delete",
+            json!({ "handle": "spare", "purge": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, b) = c
+        .post("/api/users/check-handle", json!({ "text": "spare" }))
+        .await;
+    assert_eq!(check(&b), ("spare".into(), false, false, false));
     s.stop().await;
 }
 

@@ -145,6 +145,7 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/promote" => admin::set_flag(ctx, admin::Flag::Promote).await,
         "users/demote" => admin::set_flag(ctx, admin::Flag::Demote).await,
         "users/slugify" => admin::slugify(ctx).await,
+        "users/check-handle" => admin::check_handle(ctx).await,
         "users/clear-limits" => admin::clear_limits(ctx).await,
         "audit/list" => admin::audit(ctx).await,
         "backup/full" => admin::full_backup(ctx).await,

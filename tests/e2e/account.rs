@@ -96,6 +96,7 @@ async fn change_name_avatar_and_password() {
     );
     b.fill(&t("password-old"), "pw-alice").await;
     b.fill(&t("password-new"), "pw-changed").await;
+    b.fill(&t("password-new-confirm"), "pw-changed").await;
     let msg = b.act_ok(&t("password-save")).await;
     assert!(msg.starts_with("Password changed."), "{msg}");
     b.shot_test().await;
@@ -447,6 +448,7 @@ async fn the_small_things() {
     b.admin_tab("create").await;
     b.fill(&t("admin-create-name"), "Cleo").await;
     b.fill(&t("admin-create-password"), "short").await;
+    b.fill(&t("admin-create-password-confirm"), "short").await;
     let st = b.act(&t("admin-create-submit")).await;
     assert_eq!(st.kind, "error");
     assert_eq!(st.text, "Passwords must be at least 8 characters long.");

@@ -66,6 +66,7 @@ async fn admin_creates_enables_and_promotes() {
         json!(expected)
     );
     b.fill(&t("admin-create-password"), "pw-zoe").await;
+    b.fill(&t("admin-create-password-confirm"), "pw-zoe").await;
     let msg = b.act_ok(&t("admin-create-submit")).await;
     assert_eq!(msg, "Account zoe-quinn created.");
     assert_eq!(
@@ -104,7 +105,7 @@ async fn admin_creates_enables_and_promotes() {
     assert_eq!(st.kind, "error");
     assert_eq!(
         b.text(&t("admin-create-error")).await,
-        "User already exists"
+        "User already exists: alice"
     );
 
     // Disable, then enable.
@@ -170,6 +171,7 @@ async fn admin_sets_passwords_downloads_backups_and_clears_limits() {
     b.wait_dialog("admin-password").await;
     assert_eq!(b.count(&t("admin-password-old")).await, 0);
     b.fill(&t("admin-password-new"), "bob-new").await;
+    b.fill(&t("admin-password-new-confirm"), "bob-new").await;
     let before = b.seq().await;
     b.click(&t("confirm-ok")).await;
     let st = b.status_after(before).await;
@@ -465,7 +467,8 @@ async fn admin_page_fits_a_phone() {
     assert_eq!(
         items,
         json!([
-            "Password…",
+            "Change password…",
+            "Remove password…",
             "Disable",
             "Promote",
             "Backup",
@@ -483,7 +486,7 @@ async fn admin_page_fits_a_phone() {
     b.shot_test().await;
     // Arrow keys move through it; Escape closes it and returns to the button.
     b.find(":focus").await.send_keys("\u{e015}").await.unwrap();
-    assert_eq!(focused(&b).await, json!("admin-disable"));
+    assert_eq!(focused(&b).await, json!("admin-password-remove"));
     b.find(":focus").await.send_keys("\u{e00c}").await.unwrap();
     assert!(!b.visible(&in_row("alice", "admin-menu")).await);
     assert_eq!(focused(&b).await, json!("admin-more"));
@@ -533,6 +536,237 @@ async fn admin_page_fits_a_phone() {
     let o = overflow(&b).await;
     assert!(fits(&o), "the audit log runs off a 390 px screen: {o}");
     b.shot("admin_page_fits_a_phone-audit").await;
+    b.close().await;
+    s.stop().await;
+}
+
+/// The note under the create form's handle field: (data-state, data-handle, text).
+async fn handle_note(b: &Browser) -> (String, String, String) {
+    let note = t("admin-create-handle-note");
+    assert!(b.visible(&note).await, "the note is shown");
+    (
+        b.attr(&note, "data-state").await.unwrap_or_default(),
+        b.attr(&note, "data-handle").await.unwrap_or_default(),
+        b.text(&note).await,
+    )
+}
+
+/// Issue 14, point 5: the forms say what happened, and what will, before
+/// it does: a long name's handle is cut to 64 and said to be too long, a
+/// typed handle shows what it becomes, a taken handle is named, a kept
+/// data folder is announced; new passwords are typed twice and can be
+/// shown; the admin removes a password through its own confirmed dialog;
+/// an empty password for a protected account is never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_say_what_happened() {
+    let (s, b) = admin_session("forms_say_what_happened").await;
+    b.admin_tab("create").await;
+
+    // A long display name: the suggestion is cut to 64 and says so.
+    let long = "Princess Consuela Banana-Hammock of the Far Northern Reaches and the Isles, Third";
+    let (cut, was_cut) = innkeeper::accounts::handle::suggest(long);
+    assert!(was_cut && cut.len() <= 64);
+    b.fill(&t("admin-create-name"), long).await;
+    b.wait_idle().await;
+    assert_eq!(b.prop(&t("admin-create-handle"), "value").await, json!(cut));
+    let (state, handle, text) = handle_note(&b).await;
+    assert_eq!((state.as_str(), handle.as_str()), ("cut", cut.as_str()));
+    assert!(
+        text.starts_with("Too long for a handle (at most 64 characters)"),
+        "{text}"
+    );
+    let msg = b.act_ok(&t("admin-create-submit")).await;
+    assert_eq!(msg, format!("Account {cut} created."));
+    assert_eq!(s.app.find_user(&cut).await.unwrap().unwrap().name, long);
+
+    // A typed handle that gets rewritten shows what it becomes first.
+    b.fill(&t("admin-create-name"), "Robert").await;
+    b.fill(&t("admin-create-handle"), "Bob Smith!").await;
+    b.wait_idle().await;
+    let (state, handle, text) = handle_note(&b).await;
+    assert_eq!(
+        (state.as_str(), handle.as_str()),
+        ("rewritten", "bob-smith")
+    );
+    assert!(text.contains("this one becomes bob-smith"), "{text}");
+    assert_eq!(
+        b.prop(&t("admin-create-handle"), "value").await,
+        json!("Bob Smith!"),
+        "what was typed stays"
+    );
+    // New passwords are typed twice; different ones are caught here.
+    b.fill(&t("admin-create-password"), "pw-bob-1").await;
+    b.fill(&t("admin-create-password-confirm"), "pw-bob-2")
+        .await;
+    let st = b.act(&t("admin-create-submit")).await;
+    let differ = "The two passwords differ: type the same password in both fields.";
+    assert_eq!((st.kind.as_str(), st.text.as_str()), ("error", differ));
+    assert_eq!(b.text(&t("admin-create-error")).await, differ);
+    assert!(s.app.find_user("bob-smith").await.unwrap().is_none());
+    // …and can be shown.
+    b.click(&t("admin-create-password-show")).await;
+    for f in ["admin-create-password", "admin-create-password-confirm"] {
+        assert_eq!(b.prop(&t(f), "type").await, json!("text"), "{f}");
+    }
+    b.fill(&t("admin-create-password-confirm"), "pw-bob-1")
+        .await;
+    let msg = b.act_ok(&t("admin-create-submit")).await;
+    assert_eq!(msg, "Account bob-smith created.");
+    s.login("bob-smith", "pw-bob-1").await;
+
+    // A taken handle is named, before and after pressing Create.
+    b.fill(&t("admin-create-name"), "Alice").await;
+    b.wait_idle().await;
+    let (state, _, text) = handle_note(&b).await;
+    assert_eq!(state, "taken");
+    assert_eq!(text, "User already exists: alice. Choose another handle.");
+    let st = b.act(&t("admin-create-submit")).await;
+    assert_eq!(
+        (st.kind.as_str(), st.text.as_str()),
+        ("error", "User already exists: alice")
+    );
+
+    // A folder kept from a deleted account: the new one takes it over.
+    s.app
+        .delete_user(&innkeeper::app::Actor::console(), "bob", false)
+        .await
+        .unwrap();
+    std::fs::write(s.user_dir("bob").join("characters/Old.png"), b"kept").unwrap();
+    b.fill(&t("admin-create-name"), "Bob").await;
+    b.wait_idle().await;
+    let (state, handle, text) = handle_note(&b).await;
+    assert_eq!((state.as_str(), handle.as_str()), ("folder", "bob"));
+    assert!(
+        text.contains("the new account takes over its data"),
+        "{text}"
+    );
+    let msg = b.act_ok(&t("admin-create-submit")).await;
+    assert_eq!(
+        msg,
+        "Account bob created. It took over the data folder bob/ kept from before."
+    );
+    assert!(s.user_dir("bob").join("characters/Old.png").is_file());
+
+    // The admin's password dialog: a new password, typed twice…
+    b.admin_tab("accounts").await;
+    b.choose_in_row("alice", "admin-password").await;
+    b.wait_dialog("admin-password").await;
+    b.click(&t("confirm-ok")).await;
+    b.wait_visible(&t("dialog-error")).await;
+    assert_eq!(
+        b.text(&t("dialog-error")).await,
+        "Type the new password (to take it away, use \"Remove password…\" instead)."
+    );
+    b.fill(&t("admin-password-new"), "alice-new").await;
+    b.fill(&t("admin-password-new-confirm"), "alice-typo").await;
+    b.click(&t("confirm-ok")).await;
+    b.wait_for(
+        "the mismatch said",
+        &format!(
+            "return document.querySelector('[data-test=\"dialog-error\"]').textContent === {};",
+            json!(differ)
+        ),
+    )
+    .await;
+    b.click(&t("admin-password-show")).await;
+    assert_eq!(
+        b.prop(&t("admin-password-new"), "type").await,
+        json!("text")
+    );
+    b.fill(&t("admin-password-new-confirm"), "alice-new").await;
+    let before = b.seq().await;
+    b.click(&t("confirm-ok")).await;
+    assert_eq!(
+        b.status_after(before).await.text,
+        "New password set for alice."
+    );
+    s.login("alice", "alice-new").await;
+    // …and "Remove password…" on its own, confirmed.
+    b.choose_in_row("alice", "admin-password-remove").await;
+    b.wait_dialog("admin-password-remove").await;
+    assert_eq!(focused(&b).await, json!("confirm-cancel"), "a red dialog");
+    let before = b.seq().await;
+    b.click(&t("confirm-cancel")).await;
+    assert_eq!(b.status_after(before).await.kind, "info");
+    assert!(s
+        .app
+        .find_user("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .password
+        .is_some());
+    b.choose_in_row("alice", "admin-password-remove").await;
+    let before = b.seq().await;
+    b.confirm("admin-password-remove").await;
+    assert_eq!(
+        b.status_after(before).await.text,
+        "Password removed from alice."
+    );
+    assert!(s
+        .app
+        .find_user("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .password
+        .is_none());
+    assert!(
+        !b.visible(&in_row("alice", "admin-password-remove")).await
+            && b.attr(&in_row("alice", "admin-password-remove"), "hidden")
+                .await
+                .is_some(),
+        "nothing to remove any more"
+    );
+
+    // Own password on the account page: typed twice too.
+    b.open_view("account").await;
+    b.fill(&t("password-old"), "pw-boss").await;
+    b.fill(&t("password-new"), "pw-boss-2").await;
+    b.fill(&t("password-new-confirm"), "pw-boss-3").await;
+    let st = b.act(&t("password-save")).await;
+    assert_eq!((st.kind.as_str(), st.text.as_str()), ("error", differ));
+    assert_eq!(b.text(&t("password-error")).await, differ);
+
+    // The login page: an empty password for a protected account is not sent.
+    let failures = || async {
+        let mut c = s.login("boss", "pw-boss").await;
+        let (_, page) = c.post("/api/audit/list", json!({ "limit": 500 })).await;
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "login.failure")
+            .count()
+    };
+    let failed_before = failures().await;
+    b.goto("/login").await;
+    b.wait_login_page().await;
+    b.click(&format!("{}[data-handle=\"boss\"]", t("login-user-card")))
+        .await;
+    b.wait_attr(&t("login-chosen"), "data-handle", "boss").await;
+    let st = b.act(&t("login-submit")).await;
+    assert_eq!(
+        (st.kind.as_str(), st.text.as_str()),
+        ("error", "Enter your password.")
+    );
+    assert_eq!(b.text(&t("login-error")).await, "Enter your password.");
+    assert_eq!(failures().await, failed_before, "nothing was sent");
+
+    // Recovery: the new password typed twice as well.
+    b.click(&t("forgot-link")).await;
+    b.fill(&t("recover-code"), "0000").await;
+    b.fill(&t("recover-new-password"), "pw-one").await;
+    b.fill(&t("recover-new-password-confirm"), "pw-two").await;
+    let st = b.act(&t("recover-submit")).await;
+    assert_eq!((st.kind.as_str(), st.text.as_str()), ("error", differ));
+    assert_eq!(b.text(&t("recover-error")).await, differ);
+    b.click(&t("recover-password-show")).await;
+    assert_eq!(
+        b.prop(&t("recover-new-password-confirm"), "type").await,
+        json!("text")
+    );
+    b.shot_test().await;
     b.close().await;
     s.stop().await;
 }

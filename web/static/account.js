@@ -7,9 +7,9 @@
  * from the server console, so only someone the admin trusts can wipe data.
  */
 
-import { passwordHint } from './password-hint.js';
+import { newPasswordFields } from './password-fields.js';
 import { api } from './api.js';
-import { h, field, checkbox, setError } from './dom.js';
+import { h, field, setError } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage, setAvatarSource } from './avatar.js';
 import { AvatarCropper } from './avatar-crop.js';
@@ -156,8 +156,13 @@ function createPasswordCard(ctx) {
   const stateEl = h('div', { class: 'password-state', test: 'password-state', role: 'status' });
   const oldInput = h('input', { type: 'password', autocomplete: 'current-password', test: 'password-old' });
   const oldField = field('Current password', oldInput);
-  const newInput = h('input', { type: 'password', autocomplete: 'new-password', test: 'password-new' });
-  const reveal = checkbox('Show passwords', { test: 'password-show' });
+  const fresh = newPasswordFields({
+    test: 'password-new',
+    showTest: 'password-show',
+    minLength: ctx.info.passwordMinLength ?? 0,
+    also: [oldInput],
+  });
+  const newInput = fresh.input;
   const saveLabel = h('span', {}, 'Set password');
   const save = h('button', { type: 'submit', class: 'btn btn-primary', test: 'password-save' }, icon('lock'), saveLabel);
   const remove = button('Remove password', { test: 'password-remove', iconName: 'unlock', kind: 'danger-quiet' });
@@ -166,17 +171,9 @@ function createPasswordCard(ctx) {
     // Lets password managers pair the passwords with this account.
     h('input', { type: 'hidden', autocomplete: 'username', value: ctx.me.handle }),
     oldField,
-    field('New password', newInput),
-    passwordHint(newInput, ctx.info.passwordMinLength ?? 0),
-    reveal.el,
+    fresh.el,
     error,
     h('div', { class: 'toolbar' }, save, remove));
-
-  reveal.input.addEventListener('change', () => {
-    const type = reveal.input.checked ? 'text' : 'password';
-    oldInput.type = type;
-    newInput.type = type;
-  });
 
   function render() {
     const locked = Boolean(ctx.me.password);
@@ -205,6 +202,10 @@ function createPasswordCard(ctx) {
       complain(error, 'Type the new password (to go without one, use "Remove password").', newInput);
       return;
     }
+    if (fresh.mismatch()) {
+      complain(error, fresh.mismatch(), fresh.confirm);
+      return;
+    }
     setError(error, '');
     act(save, async () => {
       await api('/api/users/change-password', {
@@ -213,7 +214,7 @@ function createPasswordCard(ctx) {
         newPassword: newInput.value,
       });
       oldInput.value = '';
-      newInput.value = '';
+      fresh.clear();
       await ctx.refreshMe();
       return locked
         ? 'Password changed. Your other sessions were logged out; this one stays.'
@@ -246,7 +247,7 @@ function createPasswordCard(ctx) {
         newPassword: '',
       });
       oldInput.value = '';
-      newInput.value = '';
+      fresh.clear();
       await ctx.refreshMe();
       return 'Password removed.';
     }, { onError: (_err, text) => setError(error, text) });
