@@ -32,6 +32,12 @@ fn private_routes(me: &str, pw: &str) -> Vec<(&'static str, Value, u16)> {
         ),
         ("/api/users/backup", json!({ "handle": me }), 200),
         ("/api/users/usage", json!({ "handle": me }), 200),
+        ("/api/users/avatar-info", json!({ "handle": me }), 200),
+        (
+            "/api/users/choose-persona-avatar",
+            json!({ "handle": me, "file": "none.png" }),
+            400,
+        ),
         ("/api/users/reset-settings", json!({ "password": pw }), 204),
         ("/api/users/reset-step1", json!({}), 204),
         (
@@ -98,6 +104,7 @@ fn handle_routes(other: &str) -> Vec<(&'static str, Value)> {
         ),
         ("/api/users/backup", json!({ "handle": other })),
         ("/api/users/usage", json!({ "handle": other })),
+        ("/api/users/avatar-info", json!({ "handle": other })),
     ]
 }
 
@@ -565,6 +572,101 @@ async fn check_handle_answers() {
         .post("/api/users/check-handle", json!({ "text": "spare" }))
         .await;
     assert_eq!(check(&b), ("spare".into(), false, false, false));
+    s.stop().await;
+}
+
+/// Issue 14, point 6: where a picture comes from, choosing a persona
+/// picture without editing JSON, and disabled accounts' pictures for admins.
+#[tokio::test]
+async fn persona_avatar_answers() {
+    let s = setup().await;
+    let pics = s.user_dir("bob").join("User Avatars");
+    std::fs::write(pics.join("b.png"), b"\x89PNG not really").unwrap();
+    std::fs::write(pics.join("a.webp"), b"RIFF").unwrap();
+    std::fs::write(pics.join("notes.txt"), b"text").unwrap();
+    let mut bob = s.login("bob", "pw-bob").await;
+    let (status, info) = bob
+        .post("/api/users/avatar-info", json!({ "handle": "bob" }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        info,
+        json!({ "source": "default", "persona": null, "pictures": ["a.webp", "b.png"] })
+    );
+    for bad in [
+        "notes.txt",
+        "../alice/User Avatars/x.png",
+        "missing.png",
+        "",
+    ] {
+        let (status, b) = bob
+            .post(
+                "/api/users/choose-persona-avatar",
+                json!({ "handle": "bob", "file": bad }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {b}");
+    }
+    // A custom picture first: choosing a persona picture replaces it.
+    let (status, _) = bob
+        .post(
+            "/api/users/change-avatar",
+            json!({ "handle": "bob", "avatar": PNG }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let info = bob
+        .post("/api/users/avatar-info", json!({ "handle": "bob" }))
+        .await
+        .1;
+    assert_eq!(info["source"], "custom");
+    let (status, _) = bob
+        .post(
+            "/api/users/choose-persona-avatar",
+            json!({ "handle": "bob", "file": "b.png" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let info = bob
+        .post("/api/users/avatar-info", json!({ "handle": "bob" }))
+        .await
+        .1;
+    assert_eq!(
+        (info["source"].clone(), info["persona"].clone()),
+        (json!("persona"), json!("b.png"))
+    );
+    let settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(s.user_dir("bob").join("settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(settings["user_avatar"], "b.png");
+    // Not someone else's.
+    let mut alice = s.login("alice", "pw-alice").await;
+    let (status, b) = alice
+        .post(
+            "/api/users/choose-persona-avatar",
+            json!({ "handle": "bob", "file": "a.webp" }),
+        )
+        .await;
+    assert_eq!(
+        (status, b["error"].clone()),
+        (StatusCode::FORBIDDEN, json!("Unauthorized"))
+    );
+    // Disabled: off the public list, still in the admin's.
+    s.app
+        .set_enabled(&Actor::console(), "bob", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.client().fetch("/avatars/bob").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        alice.fetch("/avatars/bob").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let admin = s.login("boss", "pw-boss").await;
+    assert_eq!(admin.fetch("/avatars/bob").await.status, StatusCode::OK);
     s.stop().await;
 }
 

@@ -130,6 +130,8 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/reset-step1" => users::reset_step1(ctx).await,
         "users/reset-step2" => users::reset_step2(ctx).await,
         "users/usage" => users::usage(ctx).await,
+        "users/avatar-info" => users::avatar_info(ctx).await,
+        "users/choose-persona-avatar" => users::choose_persona_avatar(ctx).await,
         "settings/get" => settings::get(ctx).await,
         "settings/save" => settings::save(ctx).await,
         "settings/get-snapshots" => settings::list_snapshots(ctx).await,

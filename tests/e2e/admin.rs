@@ -467,6 +467,7 @@ async fn admin_page_fits_a_phone() {
     assert_eq!(
         items,
         json!([
+            "Edit profile…",
             "Change password…",
             "Remove password…",
             "Disable",
@@ -478,7 +479,7 @@ async fn admin_page_fits_a_phone() {
     );
     assert_eq!(
         focused(&b).await,
-        json!("admin-password"),
+        json!("admin-edit"),
         "focus on the first item"
     );
     let o = overflow(&b).await;
@@ -486,7 +487,7 @@ async fn admin_page_fits_a_phone() {
     b.shot_test().await;
     // Arrow keys move through it; Escape closes it and returns to the button.
     b.find(":focus").await.send_keys("\u{e015}").await.unwrap();
-    assert_eq!(focused(&b).await, json!("admin-password-remove"));
+    assert_eq!(focused(&b).await, json!("admin-password"));
     b.find(":focus").await.send_keys("\u{e00c}").await.unwrap();
     assert!(!b.visible(&in_row("alice", "admin-menu")).await);
     assert_eq!(focused(&b).await, json!("admin-more"));

@@ -13,6 +13,9 @@ import { h, field, setError } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage, setAvatarSource } from './avatar.js';
 import { AvatarCropper } from './avatar-crop.js';
+import {
+  avatarInfo, choosePersonaAvatar, describeSource, personaOptions,
+} from './avatar-source.js';
 import { act, withBusy, showStatus, describeError } from './status.js';
 import { confirmDialog } from './dialog.js';
 import { downloadWithStatus } from './download.js';
@@ -78,9 +81,34 @@ function createProfileCard(ctx) {
     return 'Custom picture removed: your persona picture or the default one is shown instead.';
   }));
 
+  const source = h('p', { class: 'muted', test: 'account-avatar-source' });
+  const personas = h('div', { class: 'persona-picker', test: 'persona-picker', role: 'group' });
+  const personaBox = h('div', { class: 'stack' },
+    h('h3', { class: 'step' }, 'Or use a persona picture'),
+    h('p', { class: 'muted' }, 'Pictures of your SillyTavern personas (User Avatars/). Choosing one '
+      + 'removes an uploaded picture.'),
+    personas);
+
+  /** Reads where the picture comes from and which persona pictures there are. */
+  async function loadSource() {
+    const info = await avatarInfo(ctx.me.handle);
+    source.dataset.source = info.source;
+    source.textContent = describeSource(info);
+    removeAvatar.hidden = info.source !== 'custom';
+    personas.replaceChildren(...personaOptions(info, (file, option) => act(option, async () => {
+      await choosePersonaAvatar(ctx.me.handle, file);
+      await ctx.refreshMe();
+      return `Your picture is now the persona picture ${file}.`;
+    })));
+  }
+  ctx.on('me', () => {
+    withBusy(loadSource).catch((err) => showStatus(`Could not read your picture's source: ${describeError(err)}`, 'error'));
+  });
+
   const pictureBox = h('div', { class: 'profile-picture' },
     avatar,
     h('div', { class: 'profile-picture-controls' },
+      source,
       field('Upload a new picture', fileInput, {
         hint: 'Any image; it is cropped to a square here and sent at most 512×512.',
       }),
@@ -145,8 +173,8 @@ function createProfileCard(ctx) {
   render();
   ctx.on('me', render);
 
-  el.append(pictureBox, cropper.el, cropActions, nameForm, nameError, facts);
-  return el;
+  el.append(pictureBox, cropper.el, cropActions, personaBox, nameForm, nameError, facts);
+  return { el, loadSource };
 }
 
 /* ---------- password ---------- */
@@ -557,8 +585,9 @@ export function createAccountView(ctx) {
     await Promise.all([snapshots.load(), ctx.refreshMe()]);
   };
 
+  const profile = createProfileCard(ctx);
   body.append(
-    createProfileCard(ctx),
+    profile.el,
     ctx.accounts ? createPasswordCard(ctx) : createAccountsOffCard(),
     snapshots.el,
     createBackupCard(ctx),
@@ -569,11 +598,10 @@ export function createAccountView(ctx) {
 
   /** The snapshot list is reloaded on every visit: saves and restores add to it. */
   async function show() {
-    try {
-      await snapshots.load();
-    } catch (err) {
-      showStatus(`Could not load your settings snapshots: ${describeError(err)}`, 'error');
-    }
+    await Promise.all([
+      snapshots.load().catch((err) => showStatus(`Could not load your settings snapshots: ${describeError(err)}`, 'error')),
+      profile.loadSource().catch((err) => showStatus(`Could not read your picture's source: ${describeError(err)}`, 'error')),
+    ]);
   }
 
   return { el, heading, title: 'Account', show };

@@ -11,6 +11,7 @@
 import { api } from './api.js';
 import { newPasswordFields } from './password-fields.js';
 import { createCreateCard } from './admin-create.js';
+import { editProfile } from './admin-profile.js';
 import { h, uid, field, checkbox } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage } from './avatar.js';
@@ -275,6 +276,7 @@ function createUsersCard(ctx, { afterChange }) {
     const toggleAdmin = user.admin
       ? small('Demote', 'admin-demote', { iconName: 'user' })
       : small('Promote', 'admin-promote', { iconName: 'shield' });
+    const edit = small('Edit profile…', 'admin-edit', { iconName: 'pencil' });
     const password = small(user.password ? 'Change password…' : 'Set password…', 'admin-password', { iconName: 'key' });
     const removePw = small('Remove password…', 'admin-password-remove', { iconName: 'unlock', hidden: !user.password });
     const backup = small('Backup', 'admin-backup', { iconName: 'download' });
@@ -302,6 +304,7 @@ function createUsersCard(ctx, { afterChange }) {
       : simpleAction(toggleAdmin, '/api/users/promote', user.handle, `${user.handle} is now an admin.`)));
     unlock.addEventListener('click', () => simpleAction(unlock, '/api/users/clear-limits', user.handle,
       `Login attempts unlocked for ${user.handle}: they can log in and recover their password again.`));
+    edit.addEventListener('click', () => editProfile(edit, user, afterChange));
     password.addEventListener('click', () => changePassword(password, user));
     removePw.addEventListener('click', () => removePassword(removePw, user));
     del.addEventListener('click', () => deleteUser(del, user));
@@ -322,7 +325,7 @@ function createUsersCard(ctx, { afterChange }) {
     },
     // The flex layout sits inside the cell: a flex <th> stops being a table cell.
     h('th', { scope: 'row' }, h('div', { class: 'user-cell' },
-      avatarImage(user.avatar, { size: 40, className: 'avatar avatar-md' }),
+      avatarImage(user.avatar, { size: 40, className: 'avatar avatar-md', test: 'admin-user-avatar' }),
       h('span', { class: 'user-cell-text' },
         h('span', { class: 'user-cell-name', test: 'admin-user-name' }, label,
           self ? h('span', { class: 'badge badge-quiet' }, 'you') : null),
@@ -340,7 +343,7 @@ function createUsersCard(ctx, { afterChange }) {
       h('time', { datetime: isoDate(user.created), title: formatDateTime(user.created) }, formatDate(user.created))),
     usageCell,
     h('td', { class: 'row-actions', 'data-label': 'Actions' },
-      actionMenu([password, removePw, toggleEnabled, toggleAdmin, backup, unlock, del], {
+      actionMenu([edit, password, removePw, toggleEnabled, toggleAdmin, backup, unlock, del], {
         label: 'More',
         ariaLabel: `Actions for ${label}`,
         test: 'admin-more',
