@@ -32,6 +32,12 @@ fn private_routes(me: &str, pw: &str) -> Vec<(&'static str, Value, u16)> {
         ),
         ("/api/users/backup", json!({ "handle": me }), 200),
         ("/api/users/usage", json!({ "handle": me }), 200),
+        ("/api/users/avatar-info", json!({ "handle": me }), 200),
+        (
+            "/api/users/choose-persona-avatar",
+            json!({ "handle": me, "file": "none.png" }),
+            400,
+        ),
         ("/api/users/reset-settings", json!({ "password": pw }), 204),
         ("/api/users/reset-step1", json!({}), 204),
         (
@@ -75,6 +81,7 @@ fn admin_routes() -> Vec<(&'static str, Value, u16)> {
         ("/api/users/promote", json!({ "handle": "spare" }), 204),
         ("/api/users/demote", json!({ "handle": "spare" }), 204),
         ("/api/users/slugify", json!({ "text": "A B" }), 200),
+        ("/api/users/check-handle", json!({ "text": "A B" }), 200),
         ("/api/users/clear-limits", json!({ "handle": "spare" }), 204),
         ("/api/audit/list", json!({}), 200),
     ]
@@ -97,6 +104,7 @@ fn handle_routes(other: &str) -> Vec<(&'static str, Value)> {
         ),
         ("/api/users/backup", json!({ "handle": other })),
         ("/api/users/usage", json!({ "handle": other })),
+        ("/api/users/avatar-info", json!({ "handle": other })),
     ]
 }
 
@@ -257,6 +265,15 @@ async fn create_answers() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(b["error"], "Invalid handle", "{bad}");
     }
+    // Too long: said so (still a 400), not "Invalid handle".
+    let (status, b) = c
+        .post(
+            "/api/users/create",
+            json!({ "handle": "a".repeat(65), "name": "X" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"], "Handle too long: at most 64 characters");
     for (input, slug) in [
         (json!("Hello World!"), "hello-world"),
         (json!("Дмитрий"), "dmitrii"),
@@ -480,6 +497,176 @@ async fn slugify_answers() {
         assert!(ct.starts_with("text/plain"), "{ct}");
         assert_eq!(resp.text().await.unwrap(), want, "{text}");
     }
+    s.stop().await;
+}
+
+/// Issue 14, point 5: what `create` would make of a text, asked before
+/// creating: the handle (cut to 64), whether it was cut, taken, or has a
+/// data folder kept from a deleted account.
+#[tokio::test]
+async fn check_handle_answers() {
+    let s = setup().await;
+    let mut c = s.login("boss", "pw-boss").await;
+    let (status, b) = c.post("/api/users/check-handle", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"], "Missing required fields");
+    let mut alice = s.login("alice", "pw-alice").await;
+    let (status, _) = alice
+        .post("/api/users/check-handle", json!({ "text": "x" }))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins only");
+
+    let check = |b: &Value| {
+        (
+            b["handle"].as_str().unwrap().to_string(),
+            b["tooLong"].as_bool().unwrap(),
+            b["taken"].as_bool().unwrap(),
+            b["folderExists"].as_bool().unwrap(),
+        )
+    };
+    let (status, b) = c
+        .post("/api/users/check-handle", json!({ "text": "Zoë Quinn" }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(check(&b), ("zoe-quinn".into(), false, false, false));
+    let (_, b) = c
+        .post("/api/users/check-handle", json!({ "text": "!!!" }))
+        .await;
+    assert_eq!(check(&b), (String::new(), false, false, false));
+    let long = "Princess Consuela Banana-Hammock of the Far Northern Reaches, Third of Her Name";
+    let (_, b) = c
+        .post("/api/users/check-handle", json!({ "text": long }))
+        .await;
+    let (cut, too_long, _, _) = check(&b);
+    assert!(too_long && cut.len() <= 64, "{b}");
+    assert!(long
+        .to_lowercase()
+        .replace([' ', ','], "-")
+        .starts_with(&cut[..20]));
+    // What it suggests is what create takes.
+    let (status, created) = c
+        .post("/api/users/create", json!({ "handle": cut, "name": long }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let (_, b) = c
+        .post("/api/users/check-handle", json!({ "text": "Alice" }))
+        .await;
+    assert_eq!(check(&b), ("alice".into(), false, true, false));
+    // Deleted without purge: the folder stays and a new account takes it over.
+    let (status, _) = c
+        .post("/api/users/delete", json!({ "handle": "bob" }))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, b) = c
+        .post("/api/users/check-handle", json!({ "text": "Bob" }))
+        .await;
+    assert_eq!(check(&b), ("bob".into(), false, false, true));
+    let (status, _) = c
+        .post(
+            "/api/users/delete",
+            json!({ "handle": "spare", "purge": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, b) = c
+        .post("/api/users/check-handle", json!({ "text": "spare" }))
+        .await;
+    assert_eq!(check(&b), ("spare".into(), false, false, false));
+    s.stop().await;
+}
+
+/// Issue 14, point 6: where a picture comes from, choosing a persona
+/// picture without editing JSON, and disabled accounts' pictures for admins.
+#[tokio::test]
+async fn persona_avatar_answers() {
+    let s = setup().await;
+    let pics = s.user_dir("bob").join("User Avatars");
+    std::fs::write(pics.join("b.png"), b"\x89PNG not really").unwrap();
+    std::fs::write(pics.join("a.webp"), b"RIFF").unwrap();
+    std::fs::write(pics.join("notes.txt"), b"text").unwrap();
+    let mut bob = s.login("bob", "pw-bob").await;
+    let (status, info) = bob
+        .post("/api/users/avatar-info", json!({ "handle": "bob" }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        info,
+        json!({ "source": "default", "persona": null, "pictures": ["a.webp", "b.png"] })
+    );
+    for bad in [
+        "notes.txt",
+        "../alice/User Avatars/x.png",
+        "missing.png",
+        "",
+    ] {
+        let (status, b) = bob
+            .post(
+                "/api/users/choose-persona-avatar",
+                json!({ "handle": "bob", "file": bad }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {b}");
+    }
+    // A custom picture first: choosing a persona picture replaces it.
+    let (status, _) = bob
+        .post(
+            "/api/users/change-avatar",
+            json!({ "handle": "bob", "avatar": PNG }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let info = bob
+        .post("/api/users/avatar-info", json!({ "handle": "bob" }))
+        .await
+        .1;
+    assert_eq!(info["source"], "custom");
+    let (status, _) = bob
+        .post(
+            "/api/users/choose-persona-avatar",
+            json!({ "handle": "bob", "file": "b.png" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let info = bob
+        .post("/api/users/avatar-info", json!({ "handle": "bob" }))
+        .await
+        .1;
+    assert_eq!(
+        (info["source"].clone(), info["persona"].clone()),
+        (json!("persona"), json!("b.png"))
+    );
+    let settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(s.user_dir("bob").join("settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(settings["user_avatar"], "b.png");
+    // Not someone else's.
+    let mut alice = s.login("alice", "pw-alice").await;
+    let (status, b) = alice
+        .post(
+            "/api/users/choose-persona-avatar",
+            json!({ "handle": "bob", "file": "a.webp" }),
+        )
+        .await;
+    assert_eq!(
+        (status, b["error"].clone()),
+        (StatusCode::FORBIDDEN, json!("Unauthorized"))
+    );
+    // Disabled: off the public list, still in the admin's.
+    s.app
+        .set_enabled(&Actor::console(), "bob", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.client().fetch("/avatars/bob").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        alice.fetch("/avatars/bob").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let admin = s.login("boss", "pw-boss").await;
+    assert_eq!(admin.fetch("/avatars/bob").await.status, StatusCode::OK);
     s.stop().await;
 }
 

@@ -30,6 +30,33 @@ pub fn is_valid(s: &str) -> bool {
 /// other characters becomes one dash, no dash at either end. Letters and
 /// digits stay together (`juan555` stays `juan555`).
 pub fn slugify(text: &str) -> Result<String, HandleError> {
+    let out = slug_of_any_length(text);
+    if out.is_empty() {
+        return Err(HandleError::Empty);
+    }
+    if out.len() > MAX_LEN {
+        return Err(HandleError::TooLong);
+    }
+    Ok(out)
+}
+
+/// The handle to suggest for free text (a display name, say): its slug,
+/// cut to [`MAX_LEN`] characters (and of any dash the cut leaves at the
+/// end) when longer, with whether it was cut. Empty when nothing is left.
+pub fn suggest(text: &str) -> (String, bool) {
+    let mut out = slug_of_any_length(text);
+    if out.len() <= MAX_LEN {
+        return (out, false);
+    }
+    out.truncate(MAX_LEN);
+    let kept = out.trim_end_matches('-').len();
+    out.truncate(kept);
+    (out, true)
+}
+
+/// The slug rules without the length limit (ASCII only, so every byte is
+/// a character and cutting by bytes is safe).
+fn slug_of_any_length(text: &str) -> String {
     let ascii = deunicode::deunicode(text).to_ascii_lowercase();
     let mut out = String::with_capacity(ascii.len());
     let mut pending_dash = false;
@@ -44,13 +71,7 @@ pub fn slugify(text: &str) -> Result<String, HandleError> {
             pending_dash = true;
         }
     }
-    if out.is_empty() {
-        return Err(HandleError::Empty);
-    }
-    if out.len() > MAX_LEN {
-        return Err(HandleError::TooLong);
-    }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -76,6 +97,19 @@ mod tests {
         assert_eq!(slugify("!!! ///"), Err(HandleError::Empty));
         assert_eq!(slugify(&"a".repeat(65)), Err(HandleError::TooLong));
         assert_eq!(slugify(&"a".repeat(64)).unwrap().len(), 64);
+    }
+
+    #[test]
+    fn suggestions_are_cut_to_the_limit() {
+        assert_eq!(suggest("Zoë Quinn"), ("zoe-quinn".into(), false));
+        assert_eq!(suggest("!!!"), (String::new(), false));
+        let long = "word ".repeat(20);
+        let (cut, was_cut) = suggest(&long);
+        assert!(was_cut && cut.len() <= MAX_LEN && is_valid(&cut), "{cut}");
+        // A cut that ends on a dash drops it.
+        let (cut, _) = suggest(&format!("{} b", "a".repeat(63)));
+        assert_eq!(cut, "a".repeat(63));
+        assert_eq!(suggest(&"a".repeat(64)), ("a".repeat(64), false));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct NewUser {
 }
 
 pub const INVALID_HANDLE: &str = "Invalid handle";
+/// A handle past [`handle::MAX_LEN`] (SillyTavern has no limit, so it has no
+/// text for this; still a 400, as an invalid handle is).
+pub const HANDLE_TOO_LONG: &str = "Handle too long: at most 64 characters";
 pub const USER_EXISTS: &str = "User already exists";
 
 impl App {
@@ -71,7 +74,10 @@ impl App {
     /// Creates an account and its folder (re-using a folder left by an
     /// earlier account of the same handle). Returns the handle.
     pub async fn create_user(&self, actor: &Actor, req: NewUser) -> Result<String, AppError> {
-        let handle = handle::slugify(&req.handle).map_err(|_| AppError::bad(INVALID_HANDLE))?;
+        let handle = handle::slugify(&req.handle).map_err(|e| match e {
+            handle::HandleError::TooLong => AppError::bad(HANDLE_TOO_LONG),
+            handle::HandleError::Empty => AppError::bad(INVALID_HANDLE),
+        })?;
         let mut name = req.name.trim().to_string();
         let mut admin = req.admin;
         if self.find_user(&handle).await?.is_some() {

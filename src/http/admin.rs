@@ -104,6 +104,31 @@ pub async fn slugify(ctx: &mut Ctx) -> Result<Response, AppError> {
     Ok(reply::text(slug, "text/plain; charset=utf-8"))
 }
 
+/// `POST /api/users/check-handle` {text} → {handle, tooLong, taken,
+/// folderExists}: what `create` would make of `text` before it is sent, so
+/// the admin page can say it. `handle` is the slug cut to 64 characters
+/// ("" when nothing is left); `tooLong` says the slug was longer and was
+/// cut; `taken` that an account has it; `folderExists` that
+/// `dataRoot/<handle>/` is there without an account (kept when an account
+/// was deleted without purge), which a new account takes over.
+pub async fn check_handle(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let body = admin_body(ctx).await?;
+    let text = string_field(&body, "text").ok_or_else(AppError::missing)?;
+    let (slug, too_long) = handle::suggest(&text);
+    let taken = !slug.is_empty() && ctx.app.find_user_shared(&slug).await?.is_some();
+    let folder_exists = !taken
+        && ctx
+            .app
+            .user_dir(&slug)
+            .is_some_and(|dir| std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()));
+    Ok(reply::json(&json!({
+        "handle": slug,
+        "tooLong": too_long,
+        "taken": taken,
+        "folderExists": folder_exists,
+    })))
+}
+
 /// `POST /api/users/clear-limits` {handle} → 204.
 pub async fn clear_limits(ctx: &mut Ctx) -> Result<Response, AppError> {
     let body = admin_body(ctx).await?;

@@ -66,7 +66,9 @@ async fn persona_picture(ctx: &Ctx, handle: &str) -> Result<Response, AppError> 
         .app
         .find_user_shared(handle)
         .await?
-        .filter(|u| u.enabled)
+        // A disabled account is off the public list, so its picture is
+        // too; admins still see it in their list.
+        .filter(|u| u.enabled || ctx.user.as_deref().is_some_and(|me| me.admin))
         .ok_or_else(|| AppError::NotFound("File not found".into()))?;
     if let (Some(data_url), Some(tag)) = (&user.avatar, &user.avatar_tag) {
         return Ok(custom_picture(

@@ -109,6 +109,49 @@ pub async fn change_avatar(ctx: &mut Ctx) -> Result<Response, AppError> {
     Ok(reply::no_content())
 }
 
+/// `POST /api/users/avatar-info` {handle} → {source, persona, pictures}:
+/// where the shown picture comes from (`custom`, `persona` or `default`),
+/// the persona picture's file name (or null), and the pictures in the
+/// user's `User Avatars/` a persona picture can be chosen from, by name.
+pub async fn avatar_info(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let (_, handle) = target(ctx).await?;
+    let user = ctx.app.require_user(&handle).await?;
+    let dir = ctx
+        .app
+        .user_dir(&user.handle)
+        .ok_or_else(AppError::user_not_found)?;
+    let pictures = crate::userdata::settings::blocking(move || {
+        Ok(crate::userdata::layout::persona_pictures(&dir))
+    })
+    .await?;
+    let source = if user.avatar_tag.is_some() {
+        "custom"
+    } else if user.persona_avatar.is_some() {
+        "persona"
+    } else {
+        "default"
+    };
+    Ok(reply::json(&json!({
+        "source": source,
+        "persona": user.persona_avatar,
+        "pictures": pictures,
+    })))
+}
+
+/// `POST /api/users/choose-persona-avatar` {handle, file} → 204: makes
+/// the picture `User Avatars/<file>` the persona picture (settings.json's
+/// `user_avatar`, and `power_user.default_persona` when one is set, which
+/// would win otherwise) and removes the custom picture, so it is the one
+/// shown. 400 `Invalid file` unless it is a picture in that folder.
+pub async fn choose_persona_avatar(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let (body, handle) = target(ctx).await?;
+    let file = string_field(&body, "file").ok_or_else(AppError::missing)?;
+    ctx.app
+        .choose_persona_avatar(&ctx.actor(), &handle, &file)
+        .await?;
+    Ok(reply::no_content())
+}
+
 /// A custom picture is at most this big (decoded), after the client's crop.
 pub const MAX_AVATAR_BYTES: u64 = 1024 * 1024;
 

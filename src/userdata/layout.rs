@@ -105,6 +105,24 @@ pub fn persona_avatar(dir: &Path, settings_text: &str) -> Option<String> {
     found
 }
 
+/// The pictures (files with a picture name, not links) directly in
+/// `User Avatars/`, sorted by name: what a persona picture can be.
+pub fn persona_pictures(dir: &Path) -> Vec<String> {
+    let Ok(folder) = super::safe_path::resolve_in(dir, "", "User Avatars") else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|name| is_picture_name(name))
+        .collect();
+    out.sort_by_key(|n| n.to_lowercase());
+    out
+}
+
 /// A raster picture by its name: persona pictures are shown on the login
 /// list to anyone, and an SVG (or anything else) can carry scripts.
 pub fn is_picture_name(name: &str) -> bool {

@@ -140,6 +140,56 @@ impl App {
         Ok(())
     }
 
+    /// Makes `User Avatars/<file>` the persona picture (see
+    /// `http::users::choose_persona_avatar`): settings.json is saved the
+    /// usual way (atomic, with its automatic snapshot), then the custom
+    /// picture is removed so the chosen one shows.
+    pub async fn choose_persona_avatar(
+        &self,
+        actor: &Actor,
+        handle: &str,
+        file: &str,
+    ) -> Result<(), AppError> {
+        let user = self.require_user(handle).await?;
+        let dir = self.folder(handle)?;
+        let name = file.to_string();
+        let settings = blocking(move || {
+            if !layout::is_picture_name(&name)
+                || name.contains(['/', '\\'])
+                || safe_path::resolve_in(&dir, "User Avatars", &name).is_err()
+            {
+                return Err(AppError::bad("Invalid file"));
+            }
+            let text = safe_path::read_confined(&dir, layout::SETTINGS_FILE)?
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            let mut value: Value = text
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .filter(Value::is_object)
+                .unwrap_or_else(|| json!({}));
+            value["user_avatar"] = json!(name);
+            if let Some(p) = value.get_mut("power_user").filter(|p| p.is_object()) {
+                if p.get("default_persona").is_some_and(|d| d.is_string()) {
+                    p["default_persona"] = json!(name);
+                }
+            }
+            Ok(value)
+        })
+        .await?;
+        self.settings_save(handle, &settings).await?;
+        if user.avatar_tag.is_some() {
+            self.change_avatar(actor, handle, None).await?;
+        } else {
+            self.audit(
+                actor,
+                "user.change-avatar",
+                Some(handle),
+                Some(format!("persona={file}")),
+            )
+            .await;
+        }
+        Ok(())
+    }
+
     /// Recomputes the persona picture fallback kept in SQLite. Written only
     /// when it changed, so an ordinary settings save neither writes the
     /// users table nor drops the cached account lists.

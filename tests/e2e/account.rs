@@ -2,6 +2,7 @@
 //! settings reset.
 
 use base64::Engine;
+use innkeeper::app::Actor;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -96,6 +97,7 @@ async fn change_name_avatar_and_password() {
     );
     b.fill(&t("password-old"), "pw-alice").await;
     b.fill(&t("password-new"), "pw-changed").await;
+    b.fill(&t("password-new-confirm"), "pw-changed").await;
     let msg = b.act_ok(&t("password-save")).await;
     assert!(msg.starts_with("Password changed."), "{msg}");
     b.shot_test().await;
@@ -444,16 +446,18 @@ async fn the_small_things() {
         "Strength: strong."
     );
     b.open_view("admin").await;
+    b.admin_tab("create").await;
     b.fill(&t("admin-create-name"), "Cleo").await;
     b.fill(&t("admin-create-password"), "short").await;
+    b.fill(&t("admin-create-password-confirm"), "short").await;
     let st = b.act(&t("admin-create-submit")).await;
     assert_eq!(st.kind, "error");
     assert_eq!(st.text, "Passwords must be at least 8 characters long.");
     assert!(s.app.find_user("cleo").await.unwrap().is_none());
 
     // Paragraphs in a dialog are spaced.
-    b.click(&crate::support::in_row("bob", "admin-delete"))
-        .await;
+    b.admin_tab("accounts").await;
+    b.choose_in_row("bob", "admin-delete").await;
     b.wait_dialog("admin-delete").await;
     let gap = b
         .js(
@@ -463,6 +467,152 @@ async fn the_small_things() {
         .await;
     assert!(gap.as_f64().unwrap() >= 8.0, "gap {gap}");
     b.click(&t("confirm-cancel")).await;
+    b.close().await;
+    s.stop().await;
+}
+
+/// Chooses `file` for the file input `css` and returns the status it leaves.
+async fn choose_file(b: &Browser, css: &str, file: &std::path::Path) -> crate::support::Status {
+    let before = b.seq().await;
+    b.find(css)
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose the file");
+    b.status_after(before).await
+}
+
+/// Waits until the `<img>` at `css` has loaded and returns its URL.
+async fn loaded_picture(b: &Browser, css: &str) -> String {
+    let script = format!(
+        "const i = document.querySelector({}); return !!i && i.complete && i.naturalWidth > 0 && i.src;",
+        serde_json::json!(css)
+    );
+    b.wait_for(&format!("{css} loaded"), &script)
+        .await
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Issue 14, point 6: the account page says where the picture comes from,
+/// offers "Remove picture" only for an uploaded one, and lets a persona
+/// picture be chosen from User Avatars/; disabled accounts keep their
+/// picture in the admin list; admins change other people's names and pictures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avatars_say_where_they_come_from() {
+    let s = Server::start().await;
+    s.create_user("boss", Some("pw-boss"), true).await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let personas = s.user_dir("alice").join("User Avatars");
+    std::fs::write(personas.join("me.png"), png(16, 16)).unwrap();
+    std::fs::write(personas.join("other.png"), png(20, 20)).unwrap();
+    std::fs::write(personas.join("notes.txt"), "not a picture").unwrap();
+    let b = Browser::start("avatars_say_where_they_come_from", &s.base).await;
+    login_list(&b, "alice", Some("pw-alice")).await;
+    b.open_view("account").await;
+
+    // The default picture: said so, nothing to remove, two persona pictures offered.
+    let source = t("account-avatar-source");
+    assert_eq!(
+        b.attr(&source, "data-source").await.as_deref(),
+        Some("default")
+    );
+    assert!(b.text(&source).await.starts_with("The default picture"));
+    assert!(!b.visible(&t("avatar-remove")).await);
+    let files = b
+        .js("return [...document.querySelectorAll('[data-test=\"persona-option\"]')].map(o => o.dataset.file);")
+        .await;
+    assert_eq!(files, json!(["me.png", "other.png"]));
+
+    // Choosing a persona picture: no JSON to edit.
+    let option = format!("{}[data-file=\"other.png\"]", t("persona-option"));
+    let msg = b.act_ok(&option).await;
+    assert_eq!(msg, "Your picture is now the persona picture other.png.");
+    b.wait_attr(&source, "data-source", "persona").await;
+    assert!(b.text(&source).await.contains("other.png"));
+    assert!(
+        !b.visible(&t("avatar-remove")).await,
+        "nothing uploaded to remove"
+    );
+    assert_eq!(
+        b.attr(&option, "aria-pressed").await.as_deref(),
+        Some("true")
+    );
+    let settings: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.user_dir("alice").join("settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(settings["user_avatar"], "other.png");
+    assert_eq!(
+        s.app
+            .find_user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .persona_avatar
+            .as_deref(),
+        Some("other.png")
+    );
+
+    // An uploaded picture: "custom", and now it can be removed.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("square.png");
+    std::fs::write(&file, png(64, 64)).unwrap();
+    assert_eq!(choose_file(&b, &t("avatar-file"), &file).await.kind, "ok");
+    b.act_ok(&t("avatar-save")).await;
+    b.wait_attr(&source, "data-source", "custom").await;
+    assert!(b.visible(&t("avatar-remove")).await);
+    b.act_ok(&t("avatar-remove")).await;
+    b.wait_attr(&source, "data-source", "persona").await;
+    assert!(!b.visible(&t("avatar-remove")).await);
+    b.shot_test().await;
+
+    // The admin: alice disabled still has her picture in the list.
+    s.app
+        .set_enabled(&Actor::console(), "alice", false)
+        .await
+        .unwrap();
+    b.goto("/login").await;
+    b.wait_login_page().await;
+    login_list(&b, "boss", Some("pw-boss")).await;
+    b.open_view("admin").await;
+    let picture = loaded_picture(&b, &crate::support::in_row("alice", "admin-user-avatar")).await;
+    assert!(picture.contains("/avatars/alice"), "{picture}");
+
+    // …and changes her name and picture.
+    b.choose_in_row("alice", "admin-edit").await;
+    b.wait_dialog("admin-profile").await;
+    assert_eq!(
+        b.attr(&t("admin-profile-avatar-source"), "data-source")
+            .await
+            .as_deref(),
+        Some("persona")
+    );
+    b.fill(&t("admin-profile-name"), "Alice Liddell").await;
+    assert_eq!(
+        choose_file(&b, &t("admin-profile-avatar-file"), &file)
+            .await
+            .kind,
+        "ok"
+    );
+    let before = b.seq().await;
+    b.click(&format!(
+        "{} {}",
+        "[data-dialog=\"admin-profile\"]",
+        t("confirm-ok")
+    ))
+    .await;
+    let st = b.status_after(before).await;
+    assert_eq!(st.text, "Saved the name and picture of alice.");
+    let row = s.app.find_user("alice").await.unwrap().unwrap();
+    assert_eq!(row.name, "Alice Liddell");
+    assert!(row.avatar_tag.is_some(), "an uploaded picture");
+    assert_eq!(
+        b.text(&crate::support::in_row("alice", "admin-user-name"))
+            .await,
+        "Alice Liddell"
+    );
     b.close().await;
     s.stop().await;
 }

@@ -440,6 +440,7 @@ async fn admin_sees_stops_and_restarts_sillytavern_processes() {
         b.js("return location.pathname + location.hash;").await,
         json!("/innkeeper/#admin")
     );
+    b.admin_tab("processes").await;
     assert!(b.visible(&t("app-card")).await);
     assert!(!b.visible(&t("app-none")).await);
     assert!(!b.visible(&t("app-hint")).await);
@@ -615,6 +616,7 @@ async fn without_a_hosted_app_the_admin_card_says_so() {
     b.wait_view("home").await;
     assert_eq!(b.count(&t("nav-app")).await, 0, "no SillyTavern to open");
     b.open_view("admin").await;
+    b.admin_tab("processes").await;
     assert!(b.visible(&t("app-hint")).await);
     let hint = b.text(&t("app-hint")).await;
     assert!(
@@ -635,6 +637,7 @@ async fn without_a_hosted_app_the_admin_card_says_so() {
     b.goto("/login").await;
     b.wait_view("home").await;
     b.open_view("admin").await;
+    b.admin_tab("processes").await;
     assert!(b.visible(&t("app-none")).await);
     assert!(b.text(&t("app-none")).await.starts_with("No app is hosted"));
     assert!(!b.visible(&t("app-hint")).await);

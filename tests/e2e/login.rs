@@ -151,6 +151,7 @@ async fn recovery_with_the_code_from_the_console() {
     let wrong = format!("{:04}", (code.parse::<u32>().unwrap() + 1) % 10_000);
     b.fill(&t("recover-code"), &wrong).await;
     b.fill(&t("recover-new-password"), "pw-new").await;
+    b.fill(&t("recover-new-password-confirm"), "pw-new").await;
     let st = b.act(&t("recover-submit")).await;
     assert_eq!(st.kind, "error");
     assert_eq!(b.text(&t("recover-error")).await, "Incorrect code");
@@ -277,6 +278,7 @@ async fn recovery_ends_the_lockout() {
     let code = s.last_code("Password recovery code:", "alice");
     b.fill(&t("recover-code"), &code).await;
     b.fill(&t("recover-new-password"), "pw-new").await;
+    b.fill(&t("recover-new-password-confirm"), "pw-new").await;
     b.click(&t("recover-submit")).await;
     b.wait_view("home").await;
     assert_eq!(b.me().await["handle"], "alice");
@@ -309,6 +311,7 @@ async fn discreet_mode_reveals_nothing() {
         let request = b.act(&t("recover-request")).await;
         b.fill(&t("recover-code"), "0000").await;
         b.fill(&t("recover-new-password"), "x").await;
+        b.fill(&t("recover-new-password-confirm"), "x").await;
         let submit = b.act(&t("recover-submit")).await;
         seen.push((
             handle,
@@ -391,6 +394,7 @@ async fn first_run_is_friendly() {
     )
     .await;
     b.fill(&t("password-new"), "first-pw").await;
+    b.fill(&t("password-new-confirm"), "first-pw").await;
     b.act_ok(&t("password-save")).await;
     b.wait_for(
         "the banner gone",

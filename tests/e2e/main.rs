@@ -21,3 +21,4 @@ mod login;
 mod screenshots;
 mod sessions;
 mod st_page;
+mod status;

@@ -591,6 +591,32 @@ impl Browser {
             .await;
     }
 
+    /// Clicks the item `name` of the "More" menu in `handle`'s row of the
+    /// admin list, opening the menu first when it is closed.
+    pub async fn choose_in_row(&self, handle: &str, name: &str) {
+        let more = in_row(handle, "admin-more");
+        if self.attr(&more, "aria-expanded").await.as_deref() != Some("true") {
+            self.click(&more).await;
+        }
+        self.wait_visible(&in_row(handle, name)).await;
+        self.click(&in_row(handle, name)).await;
+    }
+
+    /// As [`Browser::choose_in_row`], returning the status message the action leaves.
+    pub async fn act_in_row(&self, handle: &str, name: &str) -> Status {
+        let before = self.seq().await;
+        self.choose_in_row(handle, name).await;
+        self.status_after(before).await
+    }
+
+    /// Shows the admin view's tab `name` (`accounts`, `create`, `processes`, `audit`).
+    pub async fn admin_tab(&self, name: &str) {
+        let tab = t(&format!("admin-tab-{name}"));
+        self.click(&tab).await;
+        self.wait_attr(&tab, "aria-selected", "true").await;
+        self.wait_visible(&t(&format!("admin-panel-{name}"))).await;
+    }
+
     /// Waits for the named confirmation dialog and presses its OK button.
     pub async fn confirm(&self, dialog: &str) {
         self.wait_dialog(dialog).await;

@@ -7,12 +7,15 @@
  * from the server console, so only someone the admin trusts can wipe data.
  */
 
-import { passwordHint } from './password-hint.js';
+import { newPasswordFields } from './password-fields.js';
 import { api } from './api.js';
-import { h, field, checkbox, setError } from './dom.js';
+import { h, field, setError } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage, setAvatarSource } from './avatar.js';
 import { AvatarCropper } from './avatar-crop.js';
+import {
+  avatarInfo, choosePersonaAvatar, describeSource, personaOptions,
+} from './avatar-source.js';
 import { act, withBusy, showStatus, describeError } from './status.js';
 import { confirmDialog } from './dialog.js';
 import { downloadWithStatus } from './download.js';
@@ -79,9 +82,34 @@ function createProfileCard(ctx) {
     return 'Custom picture removed: your persona picture or the default one is shown instead.';
   }));
 
+  const source = h('p', { class: 'muted', test: 'account-avatar-source' });
+  const personas = h('div', { class: 'persona-picker', test: 'persona-picker', role: 'group' });
+  const personaBox = h('div', { class: 'stack' },
+    h('h3', { class: 'step' }, 'Or use a persona picture'),
+    h('p', { class: 'muted' }, 'Pictures of your SillyTavern personas (User Avatars/). Choosing one '
+      + 'removes an uploaded picture.'),
+    personas);
+
+  /** Reads where the picture comes from and which persona pictures there are. */
+  async function loadSource() {
+    const info = await avatarInfo(ctx.me.handle);
+    source.dataset.source = info.source;
+    source.textContent = describeSource(info);
+    removeAvatar.hidden = info.source !== 'custom';
+    personas.replaceChildren(...personaOptions(info, (file, option) => act(option, async () => {
+      await choosePersonaAvatar(ctx.me.handle, file);
+      await ctx.refreshMe();
+      return `Your picture is now the persona picture ${file}.`;
+    })));
+  }
+  ctx.on('me', () => {
+    withBusy(loadSource).catch((err) => showStatus(`Could not read your picture's source: ${describeError(err)}`, 'error'));
+  });
+
   const pictureBox = h('div', { class: 'profile-picture' },
     avatar,
     h('div', { class: 'profile-picture-controls' },
+      source,
       field('Upload a new picture', fileInput, {
         hint: 'Any image; it is cropped to a square here and sent at most 512×512.',
       }),
@@ -146,8 +174,8 @@ function createProfileCard(ctx) {
   render();
   ctx.on('me', render);
 
-  el.append(pictureBox, cropper.el, cropActions, nameForm, nameError, facts);
-  return el;
+  el.append(pictureBox, cropper.el, cropActions, personaBox, nameForm, nameError, facts);
+  return { el, loadSource };
 }
 
 /* ---------- password ---------- */
@@ -157,8 +185,13 @@ function createPasswordCard(ctx) {
   const stateEl = h('div', { class: 'password-state', test: 'password-state', role: 'status' });
   const oldInput = h('input', { type: 'password', autocomplete: 'current-password', test: 'password-old' });
   const oldField = field('Current password', oldInput);
-  const newInput = h('input', { type: 'password', autocomplete: 'new-password', test: 'password-new' });
-  const reveal = checkbox('Show passwords', { test: 'password-show' });
+  const fresh = newPasswordFields({
+    test: 'password-new',
+    showTest: 'password-show',
+    minLength: ctx.info.passwordMinLength ?? 0,
+    also: [oldInput],
+  });
+  const newInput = fresh.input;
   const saveLabel = h('span', {}, 'Set password');
   const save = h('button', { type: 'submit', class: 'btn btn-primary', test: 'password-save' }, icon('lock'), saveLabel);
   const remove = button('Remove password', { test: 'password-remove', iconName: 'unlock', kind: 'danger-quiet' });
@@ -167,17 +200,9 @@ function createPasswordCard(ctx) {
     // Lets password managers pair the passwords with this account.
     h('input', { type: 'hidden', autocomplete: 'username', value: ctx.me.handle }),
     oldField,
-    field('New password', newInput),
-    passwordHint(newInput, ctx.info.passwordMinLength ?? 0),
-    reveal.el,
+    fresh.el,
     error,
     h('div', { class: 'toolbar' }, save, remove));
-
-  reveal.input.addEventListener('change', () => {
-    const type = reveal.input.checked ? 'text' : 'password';
-    oldInput.type = type;
-    newInput.type = type;
-  });
 
   function render() {
     const locked = Boolean(ctx.me.password);
@@ -206,6 +231,10 @@ function createPasswordCard(ctx) {
       complain(error, 'Type the new password (to go without one, use "Remove password").', newInput);
       return;
     }
+    if (fresh.mismatch()) {
+      complain(error, fresh.mismatch(), fresh.confirm);
+      return;
+    }
     setError(error, '');
     act(save, async () => {
       await api('/api/users/change-password', {
@@ -214,7 +243,7 @@ function createPasswordCard(ctx) {
         newPassword: newInput.value,
       });
       oldInput.value = '';
-      newInput.value = '';
+      fresh.clear();
       await ctx.refreshMe();
       return locked
         ? 'Password changed. Your other sessions were logged out; this one stays.'
@@ -247,7 +276,7 @@ function createPasswordCard(ctx) {
         newPassword: '',
       });
       oldInput.value = '';
-      newInput.value = '';
+      fresh.clear();
       await ctx.refreshMe();
       return 'Password removed.';
     }, { onError: (_err, text) => setError(error, text) });
@@ -558,8 +587,9 @@ export function createAccountView(ctx) {
     await Promise.all([snapshots.load(), ctx.refreshMe()]);
   };
 
+  const profile = createProfileCard(ctx);
   body.append(
-    createProfileCard(ctx),
+    profile.el,
     ctx.accounts ? createPasswordCard(ctx) : createAccountsOffCard(),
     sessions?.el,
     snapshots.el,
@@ -571,16 +601,11 @@ export function createAccountView(ctx) {
 
   /** The snapshot list is reloaded on every visit: saves and restores add to it. */
   async function show() {
-    try {
-      await snapshots.load();
-    } catch (err) {
-      showStatus(`Could not load your settings snapshots: ${describeError(err)}`, 'error');
-    }
-    try {
-      await sessions?.load();
-    } catch (err) {
-      showStatus(`Could not load your signed-in sessions: ${describeError(err)}`, 'error');
-    }
+    await Promise.all([
+      snapshots.load().catch((err) => showStatus(`Could not load your settings snapshots: ${describeError(err)}`, 'error')),
+      profile.loadSource().catch((err) => showStatus(`Could not read your picture's source: ${describeError(err)}`, 'error')),
+      sessions?.load().catch((err) => showStatus(`Could not load your signed-in sessions: ${describeError(err)}`, 'error')),
+    ]);
   }
 
   return { el, heading, title: 'Account', show };

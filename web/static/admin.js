@@ -9,17 +9,22 @@
  */
 
 import { api } from './api.js';
-import { passwordHint } from './password-hint.js';
-import { h, uid, field, checkbox, setError } from './dom.js';
+import { newPasswordFields } from './password-fields.js';
+import { createCreateCard } from './admin-create.js';
+import { editProfile } from './admin-profile.js';
+import { h, uid, field, checkbox } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage } from './avatar.js';
 import { act, setBusy, showStatus, describeError } from './status.js';
 import { openDialog, confirmDialog } from './dialog.js';
 import { downloadWithStatus } from './download.js';
 import { formatBytes, formatDate, formatDateTime, isoDate, plural } from './format.js';
-import { ACCOUNTS_OFF_HINT, PASSWORD_PRIVACY_NOTE } from './messages.js';
+import { ACCOUNTS_OFF_HINT } from './messages.js';
 import { viewFrame, card, button } from './view.js';
 import { createProcessesCard } from './processes.js';
+import { tabs } from './tabs.js';
+import { actionMenu } from './menu.js';
+import { auditActionWords } from './audit-actions.js';
 
 /** The account that always exists and cannot be deleted (SPEC §3). */
 const DEFAULT_HANDLE = 'default-user';
@@ -49,109 +54,6 @@ function limiter(n) {
     waiting.push({ task, resolve, reject });
     pump();
   });
-}
-
-/** The slug endpoint answers plain text; tolerate a JSON string too. */
-function cleanSlug(text) {
-  const trimmed = String(text ?? '').trim();
-  if (trimmed.startsWith('"')) {
-    try {
-      return String(JSON.parse(trimmed));
-    } catch {
-      return trimmed.replace(/^"|"$/g, '');
-    }
-  }
-  return trimmed;
-}
-
-/* ---------- create account ---------- */
-
-function createCreateCard(ctx, onCreated) {
-  const el = card('Create an account', { test: 'admin-create-card', iconName: 'plus' });
-  const name = h('input', { type: 'text', test: 'admin-create-name', autocomplete: 'off', maxlength: '100' });
-  const handle = h('input', {
-    type: 'text',
-    test: 'admin-create-handle',
-    autocomplete: 'off',
-    autocapitalize: 'none',
-    spellcheck: 'false',
-    maxlength: '64',
-  });
-  const password = h('input', { type: 'password', test: 'admin-create-password', autocomplete: 'new-password' });
-  const admin = checkbox('Make this account an admin', { test: 'admin-create-admin' });
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary', test: 'admin-create-submit' },
-    icon('plus'), 'Create account');
-  const error = h('p', { class: 'error', test: 'admin-create-error', role: 'alert', hidden: true });
-
-  const form = h('form', { class: 'grid-form', novalidate: true },
-    field('Display name', name),
-    field('Handle', handle, { hint: 'Suggested from the name. Only a–z, 0–9 and "-"; it cannot be changed later.' }),
-    field('Password (optional)', password, { hint: 'Leave empty for an account without a password.' }),
-    passwordHint(password, ctx.info.passwordMinLength ?? 0),
-    h('div', { class: 'field field-check' }, admin.el),
-    error,
-    h('div', { class: 'toolbar grid-form-full' }, submit));
-
-  // Suggest a handle from the name until the admin types one themselves.
-  let handleTouched = false;
-  let seq = 0;
-  let timer = 0;
-  let holdingBusy = false;
-  handle.addEventListener('input', () => {
-    handleTouched = handle.value.trim() !== '';
-  });
-  name.addEventListener('input', () => {
-    if (handleTouched) return;
-    clearTimeout(timer);
-    if (!holdingBusy) {
-      holdingBusy = true;
-      setBusy(true);
-    }
-    seq += 1;
-    const mine = seq;
-    timer = setTimeout(async () => {
-      const text = name.value.trim();
-      try {
-        const slug = text ? cleanSlug(await api('/api/users/slugify', { text }, { as: 'text' })) : '';
-        if (mine === seq && !handleTouched) handle.value = slug;
-      } catch {
-        // No suggestion then; the server slugifies the handle on create anyway.
-      } finally {
-        if (mine === seq && holdingBusy) {
-          holdingBusy = false;
-          setBusy(false);
-        }
-      }
-    }, 250);
-  });
-
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const displayName = name.value.trim();
-    if (!displayName) {
-      setError(error, 'Enter a display name.');
-      showStatus('Enter a display name.', 'error');
-      name.focus();
-      return;
-    }
-    setError(error, '');
-    act(submit, async () => {
-      const body = {
-        handle: handle.value.trim() || displayName,
-        name: displayName,
-        admin: admin.input.checked,
-      };
-      if (password.value) body.password = password.value;
-      const created = await api('/api/users/create', body);
-      form.reset();
-      handleTouched = false;
-      await onCreated();
-      return `Account ${created?.handle ?? body.handle} created.`;
-    }, { onError: (_err, text) => setError(error, text) });
-  });
-
-  el.append(form, h('p', { class: 'note' }, icon('info'), PASSWORD_PRIVACY_NOTE));
-  return el;
 }
 
 /* ---------- accounts list ---------- */
@@ -229,41 +131,84 @@ function createUsersCard(ctx, { afterChange }) {
     });
   }
 
+  /** The current-password field an admin's own protected account needs. */
+  function oldPasswordFor(user) {
+    const needed = user.handle === ctx.me.handle && user.password;
+    const input = h('input', { type: 'password', autocomplete: 'current-password', test: 'admin-password-old' });
+    return { needed, input, el: needed ? field('Your current password', input) : null };
+  }
+
   async function changePassword(btn, user) {
     const self = user.handle === ctx.me.handle;
-    const needsOld = self && user.password;
-    const oldInput = h('input', { type: 'password', autocomplete: 'current-password', test: 'admin-password-old' });
-    const newInput = h('input', { type: 'password', autocomplete: 'new-password', test: 'admin-password-new' });
+    const old = oldPasswordFor(user);
+    const fresh = newPasswordFields({
+      test: 'admin-password-new',
+      showTest: 'admin-password-show',
+      minLength: ctx.info.passwordMinLength ?? 0,
+      also: [old.input],
+    });
     const ok = await openDialog({
       title: `Password for ${user.name || user.handle}`,
       body: [
         h('p', {}, self
           ? 'Set a new password for your own account.'
           : `Set a new password for ${user.handle}. All of their sessions end, so they log in again with it.`),
-        needsOld ? field('Your current password', oldInput) : null,
-        field('New password', newInput, { hint: 'Leave empty to remove the password.' }),
-        passwordHint(newInput, ctx.info.passwordMinLength ?? 0),
+        old.el,
+        fresh.el,
       ],
       okLabel: 'Set password',
       test: 'admin-password',
-      validate: () => (needsOld && !oldInput.value ? 'Enter your current password.' : ''),
+      validate: () => {
+        if (old.needed && !old.input.value) return 'Enter your current password.';
+        if (!fresh.input.value) {
+          return user.password
+            ? 'Type the new password (to take it away, use "Remove password…" instead).'
+            : 'Type the new password.';
+        }
+        return fresh.mismatch();
+      },
     });
     if (!ok) {
       showStatus('Password not changed.', 'info');
       return;
     }
-    const newPassword = newInput.value;
     await act(btn, async () => {
       await api('/api/users/change-password', {
         handle: user.handle,
-        oldPassword: oldInput.value,
-        newPassword,
+        oldPassword: old.input.value,
+        newPassword: fresh.input.value,
       });
       await afterChange(user.handle);
       if (self) await ctx.refreshMe();
-      return newPassword
-        ? `New password set for ${user.handle}.`
-        : `Password removed from ${user.handle}.`;
+      return `New password set for ${user.handle}.`;
+    });
+  }
+
+  async function removePassword(btn, user) {
+    const self = user.handle === ctx.me.handle;
+    const old = oldPasswordFor(user);
+    const ok = await confirmDialog({
+      title: `Remove the password of ${user.name || user.handle}?`,
+      message: h('div', {},
+        h('p', {}, self
+          ? 'Without a password, anyone who can open the login page can log in as you and manage every account.'
+          : `Without a password, anyone who can open the login page can log in as ${user.handle}. `
+            + 'All of their sessions end.'),
+        old.el),
+      okLabel: 'Remove password',
+      danger: true,
+      test: 'admin-password-remove',
+      validate: () => (old.needed && !old.input.value ? 'Enter your current password.' : undefined),
+    });
+    if (!ok) {
+      showStatus(`The password of ${user.handle} was kept.`, 'info');
+      return;
+    }
+    await act(btn, async () => {
+      await api('/api/users/change-password', { handle: user.handle, oldPassword: old.input.value, newPassword: '' });
+      await afterChange(user.handle);
+      if (self) await ctx.refreshMe();
+      return `Password removed from ${user.handle}.`;
     });
   }
 
@@ -331,9 +276,11 @@ function createUsersCard(ctx, { afterChange }) {
     const toggleAdmin = user.admin
       ? small('Demote', 'admin-demote', { iconName: 'user' })
       : small('Promote', 'admin-promote', { iconName: 'shield' });
-    const password = small('Password…', 'admin-password', { iconName: 'key' });
+    const edit = small('Edit profile…', 'admin-edit', { iconName: 'pencil' });
+    const password = small(user.password ? 'Change password…' : 'Set password…', 'admin-password', { iconName: 'key' });
+    const removePw = small('Remove password…', 'admin-password-remove', { iconName: 'unlock', hidden: !user.password });
     const backup = small('Backup', 'admin-backup', { iconName: 'download' });
-    const clearLimits = small('Clear limits', 'admin-clear-limits', { iconName: 'refresh' });
+    const unlock = small('Unlock login attempts', 'admin-unlock', { iconName: 'unlock' });
     const del = small('Delete…', 'admin-delete', { iconName: 'trash', kind: 'danger-quiet' });
     const backupStatus = h('p', { class: 'progress', test: 'admin-backup-status', hidden: true });
 
@@ -355,9 +302,11 @@ function createUsersCard(ctx, { afterChange }) {
     toggleAdmin.addEventListener('click', () => (user.admin
       ? simpleAction(toggleAdmin, '/api/users/demote', user.handle, `${user.handle} is now a regular user.`)
       : simpleAction(toggleAdmin, '/api/users/promote', user.handle, `${user.handle} is now an admin.`)));
-    clearLimits.addEventListener('click', () => simpleAction(clearLimits, '/api/users/clear-limits', user.handle,
-      `Login and recovery limits cleared for ${user.handle}.`));
+    unlock.addEventListener('click', () => simpleAction(unlock, '/api/users/clear-limits', user.handle,
+      `Login attempts unlocked for ${user.handle}: they can log in and recover their password again.`));
+    edit.addEventListener('click', () => editProfile(edit, user, afterChange));
     password.addEventListener('click', () => changePassword(password, user));
+    removePw.addEventListener('click', () => removePassword(removePw, user));
     del.addEventListener('click', () => deleteUser(del, user));
     backup.addEventListener('click', () => act(backup, async () => {
       const result = await downloadWithStatus(backupStatus, '/api/users/backup', { handle: user.handle },
@@ -376,7 +325,7 @@ function createUsersCard(ctx, { afterChange }) {
     },
     // The flex layout sits inside the cell: a flex <th> stops being a table cell.
     h('th', { scope: 'row' }, h('div', { class: 'user-cell' },
-      avatarImage(user.avatar, { size: 40, className: 'avatar avatar-md' }),
+      avatarImage(user.avatar, { size: 40, className: 'avatar avatar-md', test: 'admin-user-avatar' }),
       h('span', { class: 'user-cell-text' },
         h('span', { class: 'user-cell-name', test: 'admin-user-name' }, label,
           self ? h('span', { class: 'badge badge-quiet' }, 'you') : null),
@@ -394,7 +343,13 @@ function createUsersCard(ctx, { afterChange }) {
       h('time', { datetime: isoDate(user.created), title: formatDateTime(user.created) }, formatDate(user.created))),
     usageCell,
     h('td', { class: 'row-actions', 'data-label': 'Actions' },
-      h('div', { class: 'action-wrap' }, toggleEnabled, toggleAdmin, password, backup, clearLimits, del),
+      actionMenu([edit, password, removePw, toggleEnabled, toggleAdmin, backup, unlock, del], {
+        label: 'More',
+        ariaLabel: `Actions for ${label}`,
+        test: 'admin-more',
+        menuTest: 'admin-menu',
+        attrs: { 'data-handle': user.handle },
+      }).el,
       backupStatus));
     fillUsage(usageCell, user.handle);
     return tr;
@@ -452,7 +407,8 @@ function createAuditCard() {
     return h('tr', { test: 'audit-row', 'data-id': String(entry.id), 'data-action': entry.action ?? '' },
       h('td', { class: 'nowrap', 'data-label': 'Time' }, h('time', { datetime: isoDate(entry.time) }, formatDateTime(entry.time, { seconds: true }))),
       h('td', { 'data-label': 'By' }, entry.actor || '—'),
-      h('td', { 'data-label': 'Action' }, h('code', { class: 'action-name' }, entry.action ?? '')),
+      h('td', { 'data-label': 'Action' },
+        h('span', { class: 'action-name', test: 'audit-action', title: entry.action ?? '' }, auditActionWords(entry.action))),
       h('td', { 'data-label': 'Account' }, entry.target || '—'),
       h('td', { class: 'nowrap', 'data-label': 'From' }, entry.ip || '—'),
       h('td', { class: 'detail', 'data-label': 'Details' }, describeDetail(entry.detail)));
@@ -532,17 +488,26 @@ export function createAdminView(ctx) {
     ]);
   }
 
+  const accountsPanel = [];
   if (!ctx.accounts) {
     const off = card('Accounts', { test: 'admin-accounts-off-card', iconName: 'user' });
     off.append(h('p', { class: 'hint-box', test: 'admin-accounts-off-hint' }, icon('info'), ACCOUNTS_OFF_HINT));
-    body.append(off);
+    accountsPanel.push(off);
   }
-  if (ctx.info.fullBackup) body.append(createFullBackupCard());
+  const list = [];
   if (ctx.accounts) {
     users = createUsersCard(ctx, { afterChange });
-    body.append(createCreateCard(ctx, () => afterChange('')), users.el);
+    accountsPanel.push(users.el);
   }
-  body.append(processes.el, audit.el);
+  if (ctx.info.fullBackup) accountsPanel.push(createFullBackupCard());
+  list.push({ name: 'accounts', label: 'Accounts', iconName: 'user', panel: accountsPanel });
+  if (ctx.accounts) {
+    list.push({ name: 'create', label: 'Create', iconName: 'plus', panel: createCreateCard(ctx, () => afterChange('')) });
+  }
+  list.push({ name: 'processes', label: 'App processes', iconName: 'server', panel: processes.el });
+  list.push({ name: 'audit', label: 'Audit log', iconName: 'list', panel: audit.el });
+  const sections = tabs(list, { test: 'admin', label: 'Admin sections' });
+  body.append(sections.el, ...sections.panels);
 
   let auditLoaded = false;
   /**

@@ -12,7 +12,9 @@ import { api, getJson, loadServerInfo, forgetCsrfToken, ApiError } from './api.j
 import { h } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage, setAvatarSource } from './avatar.js';
-import { act, setBusy, withBusy, showStatus, describeError, onForbidden } from './status.js';
+import {
+  act, setBusy, withBusy, showStatus, clearStatus, describeError, onForbidden,
+} from './status.js';
 import { confirmDialog } from './dialog.js';
 import { createHomeView } from './home.js';
 import { createAccountView } from './account.js';
@@ -134,6 +136,8 @@ function loginUrl() {
 async function route({ focus = true } = {}) {
   const name = location.hash.replace(/^#\/?/, '') || 'home';
   const view = views[name] ?? views.home;
+  // A message about another view is old news here.
+  if (view.el.hidden) clearStatus();
   for (const [key, v] of Object.entries(views)) {
     v.el.hidden = v !== view;
     if (links[key]) {

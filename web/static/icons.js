@@ -127,6 +127,7 @@ const SHAPES = {
     ['rect', { x: 3, y: 13, width: 18, height: 7, rx: 1.5 }],
     ['path', { d: 'M7 7.5h.01M7 16.5h.01' }],
   ],
+  more: [['path', { d: 'M5 12h.01M12 12h.01M19 12h.01', 'stroke-width': 3 }]],
   external: [
     ['path', { d: 'M14 4h6v6' }],
     ['path', { d: 'M20 4 11 13' }],

@@ -9,7 +9,7 @@
  */
 
 import { api, forgetCsrfToken, loadServerInfo } from './api.js';
-import { passwordHint } from './password-hint.js';
+import { newPasswordFields } from './password-fields.js';
 import { h, field, setError } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage } from './avatar.js';
@@ -175,6 +175,15 @@ function renderPassword(user, message = '') {
     submit);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    // This account has a password: an empty one would only count as a
+    // failed login, so it is not sent.
+    if (!password.value) {
+      const text = 'Enter your password.';
+      setError(error, text);
+      showStatus(text, 'error');
+      password.focus();
+      return;
+    }
     attempt(user.handle);
   });
 
@@ -272,11 +281,13 @@ function renderRecover(initialHandle) {
     maxlength: '16',
     test: 'recover-code',
   });
-  const newPassword = h('input', {
-    type: 'password',
-    autocomplete: 'new-password',
+  const fresh = newPasswordFields({
     test: 'recover-new-password',
+    showTest: 'recover-password-show',
+    minLength: state.info?.passwordMinLength ?? 0,
+    hint: 'Leave both fields empty to remove the password from your account.',
   });
+  const newPassword = fresh.input;
   const error = errorBox('recover-error');
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', test: 'recover-submit' },
     'Set the new password and log in');
@@ -309,8 +320,7 @@ function renderRecover(initialHandle) {
   const form = h('form', { class: 'login-form', novalidate: true },
     h('h3', { class: 'step' }, '2. Enter the code and a new password'),
     field('Code', code),
-    field('New password', newPassword, { hint: 'Leave empty to remove the password from your account.' }),
-    passwordHint(newPassword, state.info?.passwordMinLength ?? 0),
+    fresh.el,
     error,
     submit);
 
@@ -323,6 +333,12 @@ function renderRecover(initialHandle) {
       setError(error, text);
       showStatus(text, 'error');
       code.focus();
+      return;
+    }
+    if (fresh.mismatch()) {
+      setError(error, fresh.mismatch());
+      showStatus(fresh.mismatch(), 'error');
+      fresh.confirm.focus();
       return;
     }
     let changed = false;

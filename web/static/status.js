@@ -6,7 +6,8 @@
  *    flight and "0" when idle;
  *  - every finished action leaves a message in the one status region
  *    (data-test="status", with data-kind ok|error|info and a data-seq that
- *    grows by one per message), which is written *before* busy drops to "0".
+ *    grows by one per message), which is written *before* busy drops to "0";
+ *    it may be hidden (timed out, dismissed, repeated inline) but keeps them.
  */
 
 import { ApiError, isNetworkError } from './api.js';
@@ -32,32 +33,78 @@ export async function withBusy(work) {
   }
 }
 
-let region = null;
-let seq = 0;
+/** Success and "nothing done" messages hide after this long; errors stay. */
+export const STATUS_HIDE_MS = 6000;
 
-function statusRegion() {
-  if (region) return region;
-  region = document.querySelector('[data-test="status"]');
+let parts = null;
+let seq = 0;
+let timer = 0;
+
+/**
+ * The visible message (data-test="status") and two screen-reader live
+ * regions that are always mounted and never hidden, so the first message
+ * is announced too: "status-live" (polite, role=status) for ok/info and
+ * "status-alert" (role=alert) for errors. The visible box itself is not a
+ * live region, so nothing is announced twice.
+ */
+function statusParts() {
+  if (parts?.region.isConnected) return parts;
+  let region = document.querySelector('[data-test="status"]');
   if (!region) {
-    region = h('div', { class: 'status', test: 'status', role: 'status', 'aria-live': 'polite' });
+    region = h('div', { class: 'status', test: 'status', hidden: true });
     document.body.append(region);
   }
-  return region;
+  const live = (test, attrs) => document.querySelector(`[data-test="${test}"]`)
+    ?? document.body.appendChild(h('div', { class: 'sr-only', test, ...attrs }));
+  parts = {
+    region,
+    polite: live('status-live', { role: 'status', 'aria-live': 'polite' }),
+    alert: live('status-alert', { role: 'alert' }),
+  };
+  // Pointing at or focusing a message keeps it up while it is read.
+  region.addEventListener('pointerenter', () => clearTimeout(timer));
+  region.addEventListener('focusin', () => clearTimeout(timer));
+  region.addEventListener('pointerleave', () => scheduleHide(region));
+  return parts;
+}
+
+function scheduleHide(region) {
+  clearTimeout(timer);
+  if (region.hidden || region.dataset.kind === 'error') return;
+  timer = setTimeout(clearStatus, STATUS_HIDE_MS);
+}
+
+/** Whether an inline error on the page already says `text`. */
+function saidInline(text, region) {
+  const wanted = text.trim();
+  return [...document.querySelectorAll('.error, [role="alert"]')].some((el) => el !== region
+    && !region.contains(el) && !el.classList.contains('sr-only') && el.getClientRects().length > 0
+    && el.textContent.trim() === wanted);
+}
+
+/** Puts `text` into a live region so it is announced (again, if it is the same). */
+function announce(el, text) {
+  el.textContent = '';
+  if (text) setTimeout(() => { el.textContent = text; }, 50);
 }
 
 /**
- * Shows a message in the status region until the next one replaces it or the
- * user dismisses it. Messages stay put (no timer) so nobody has to read fast.
+ * Shows a message in the status region. Success (`ok`) and `info` messages
+ * hide themselves after STATUS_HIDE_MS; errors stay until replaced, closed,
+ * or until the view or a form field changes. An error that an inline error
+ * on the page already shows is recorded (kind, seq, text) but not shown or
+ * announced again (`data-inline="1"`). A hidden message keeps its kind, seq
+ * and text on the element, so tests read the last message either way.
  * @param {string} message
  * @param {'ok'|'error'|'info'} kind
  */
 export function showStatus(message, kind = 'ok') {
-  const el = statusRegion();
+  const { region, polite, alert } = statusParts();
   seq += 1;
-  el.dataset.kind = kind;
-  el.dataset.seq = String(seq);
+  region.dataset.kind = kind;
+  region.dataset.seq = String(seq);
   const iconName = kind === 'error' ? 'warning' : kind === 'info' ? 'info' : 'check';
-  el.replaceChildren(
+  region.replaceChildren(
     icon(iconName, { className: 'status-icon' }),
     h('span', { class: 'status-text', test: 'status-text' }, message),
     h('button', {
@@ -68,15 +115,34 @@ export function showStatus(message, kind = 'ok') {
       onclick: clearStatus,
     }, icon('close')),
   );
-  el.hidden = false;
+  const inline = kind === 'error' && saidInline(message, region);
+  if (inline) region.dataset.inline = '1';
+  else delete region.dataset.inline;
+  if (kind === 'error') region.removeAttribute('data-auto-hide');
+  else region.dataset.autoHide = String(STATUS_HIDE_MS);
+  region.hidden = inline;
+  announce(polite, inline || kind === 'error' ? '' : message);
+  announce(alert, inline || kind !== 'error' ? '' : message);
+  scheduleHide(region);
 }
 
-/** Hides the status region. */
+/**
+ * Hides the status message; its kind, seq and text stay on the element.
+ */
 export function clearStatus() {
-  const el = statusRegion();
-  el.hidden = true;
-  el.replaceChildren();
-  el.dataset.kind = '';
+  const { region, polite, alert } = statusParts();
+  clearTimeout(timer);
+  region.hidden = true;
+  polite.textContent = '';
+  alert.textContent = '';
+}
+
+// A message is about what just happened: typing or choosing something new
+// in any field makes it old news.
+for (const type of ['input', 'change']) {
+  document.addEventListener(type, (event) => {
+    if (parts && !parts.region.hidden && !parts.region.contains(event.target)) clearStatus();
+  }, true);
 }
 
 /** Turns any thrown value into one sentence for people. */
@@ -136,8 +202,9 @@ export async function act(button, work, { onError } = {}) {
     return true;
   } catch (err) {
     const text = describeError(err);
-    showStatus(text, 'error');
+    // The inline error first, so the status knows not to repeat it.
     onError?.(err, text);
+    showStatus(text, 'error');
     if (err instanceof ApiError && err.status === 403 && forbiddenHook) {
       try {
         await forbiddenHook(err);

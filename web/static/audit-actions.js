@@ -1,0 +1,43 @@
+/**
+ * The audit log's action codes (as the server writes them) in words.
+ * A code missing here is shown as it is, so a new server action never
+ * disappears from the log.
+ */
+
+const WORDS = {
+  'app.restart': 'Restarted SillyTavern',
+  'app.stop': 'Stopped SillyTavern',
+  'backup.full': 'Downloaded the full backup',
+  'import.sillytavern': 'Imported from SillyTavern',
+  'login.auto': 'Logged in automatically',
+  'login.failure': 'Login failed',
+  'login.limited': 'Login refused: too many attempts',
+  'login.sso': 'Logged in through single sign-on',
+  'login.success': 'Logged in',
+  logout: 'Logged out',
+  'recovery.failure': 'Wrong recovery code',
+  'recovery.limited': 'Recovery refused: too many attempts',
+  'recovery.request': 'Asked for a recovery code',
+  'recovery.success': 'Recovered the password',
+  'reset.account': 'Erased all data and started again',
+  'reset.request': 'Asked for a reset code',
+  'settings.reset': 'Reset settings',
+  'user.backup': 'Downloaded a backup',
+  'user.change-avatar': 'Changed the picture',
+  'user.change-name': 'Changed the name',
+  'user.change-password': 'Changed the password',
+  'user.clear-limits': 'Unlocked login attempts',
+  'user.create': 'Created the account',
+  'user.delete': 'Deleted the account',
+  'user.demote': 'Made a regular user',
+  'user.disable': 'Disabled the account',
+  'user.enable': 'Enabled the account',
+  'user.import': 'Imported the account',
+  'user.promote': 'Made an admin',
+  'user.recover': 'Password set on the server console',
+};
+
+/** The action `code` in words (the code itself when it has none). */
+export function auditActionWords(code) {
+  return WORDS[code] ?? code ?? '';
+}
