@@ -40,6 +40,12 @@ pub enum AppError {
     /// A value inside the body is over its own cap (413, with the reason).
     #[error("{0}")]
     TooLarge(String),
+    /// The caller's password is a temporary one an admin set: 403 until
+    /// they choose their own (the answer says so in `mustChangePassword`).
+    #[error(
+        "Choose a new password first: the one you logged in with was set by an admin for one use."
+    )]
+    MustChangePassword,
     /// Basic auth required: 401 with a `WWW-Authenticate` challenge.
     #[error("Authentication required")]
     AuthRequired,
@@ -78,7 +84,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::MustChangePassword => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Gone(_) => StatusCode::GONE,
@@ -102,7 +108,10 @@ impl AppError {
             AppError::Storage(detail) => tracing::error!("storage error: {detail}"),
             _ => {}
         }
-        let body = serde_json::json!({ "error": self.to_string() });
+        let mut body = serde_json::json!({ "error": self.to_string() });
+        if matches!(self, AppError::MustChangePassword) {
+            body["mustChangePassword"] = true.into();
+        }
         let mut resp = Response::new(body.to_string().into());
         *resp.status_mut() = status;
         let headers = resp.headers_mut();

@@ -335,12 +335,16 @@ impl App {
 
     /// Changes or (with an empty `new`) removes a password. Non-admins must
     /// give the old one for a protected account. Sessions end per SPEC §6.
+    /// Sets `target`'s password. `temporary` (an admin setting someone
+    /// else's) makes it one-use: that user must choose their own at the
+    /// next login before anything else works.
     pub async fn change_password(
         &self,
         actor: &Actor,
         target: &str,
         old: Option<&str>,
         new: &str,
+        temporary: bool,
     ) -> Result<(), AppError> {
         let user = self.require_user(target).await?;
         if !user.enabled {
@@ -351,8 +355,13 @@ impl App {
             self.confirm_password(&user, old, AppError::forbidden(INCORRECT_PASSWORD))
                 .await?;
         }
-        self.store_password(target, new).await?;
         let own = actor.handle.as_deref() == Some(target);
+        if temporary && (own || new.is_empty()) {
+            return Err(AppError::bad(
+                "Only a password an admin sets for someone else can be temporary",
+            ));
+        }
+        self.store_password_marked(target, new, temporary).await?;
         let keep = if own { actor.session.as_deref() } else { None };
         self.sessions
             .revoke_user(target, keep, EndReason::PasswordChanged)
@@ -366,11 +375,16 @@ impl App {
             actor,
             "user.change-password",
             Some(target),
-            Some(if removed {
-                "removed".into()
-            } else {
-                "set".into()
-            }),
+            Some(
+                if removed {
+                    "removed"
+                } else if temporary {
+                    "set, temporary"
+                } else {
+                    "set"
+                }
+                .into(),
+            ),
         )
         .await;
         self.hook_after(
@@ -397,6 +411,17 @@ impl App {
 
     /// Hashes and stores a password ("" clears it).
     pub async fn store_password(&self, target: &str, new: &str) -> Result<(), AppError> {
+        self.store_password_marked(target, new, false).await
+    }
+
+    /// Hashes and stores a password, marked "change at next login" when
+    /// `must_change`, in one write.
+    async fn store_password_marked(
+        &self,
+        target: &str,
+        new: &str,
+        must_change: bool,
+    ) -> Result<(), AppError> {
         self.check_new_password(new)?;
         let hash = if new.is_empty() {
             None
@@ -405,7 +430,13 @@ impl App {
         };
         let h = target.to_string();
         self.write_user(&h.clone(), move |c| {
-            store::users::set_password(c, &h, hash.as_deref(), None)
+            let tx = c.transaction()?;
+            let found = store::users::set_password(&tx, &h, hash.as_deref(), None)?;
+            if must_change {
+                store::users::set_must_change(&tx, &h, true)?;
+            }
+            tx.commit()?;
+            Ok(found)
         })
         .await?;
         Ok(())

@@ -246,6 +246,11 @@ pub async fn login(ctx: &mut Ctx) -> Result<Response, AppError> {
     let actor = ctx.actor();
     let (user, proof) = ctx.app.login(&actor, &handle, password.as_deref()).await?;
     ctx.start_session(&user.handle, proof).await?;
+    if user.must_change {
+        return Ok(reply::json(
+            &json!({ "handle": user.handle, "mustChangePassword": true }),
+        ));
+    }
     Ok(reply::json(&json!({ "handle": user.handle })))
 }
 

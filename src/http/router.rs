@@ -47,6 +47,11 @@ async fn route(app: Arc<App>, mut req: Req) -> Result<Response, AppError> {
     let mut ctx = Ctx::resolve(app, req).await?;
     if let Some(sup) = hosting.filter(|_| !crate::hosting::routes::kept(&path)) {
         let resp = match outside_auth::apply(&mut ctx).await {
+            // The app waits until a temporary password is replaced.
+            Ok(()) if must_change(&ctx) => match ctx.req.is_navigation() {
+                true => Ok(reply::redirect("/innkeeper/#account")),
+                false => Err(AppError::MustChangePassword),
+            },
             Ok(()) => hosted::forward(&mut ctx, sup).await,
             Err(e) => Err(e),
         };
@@ -56,6 +61,9 @@ async fn route(app: Arc<App>, mut req: Req) -> Result<Response, AppError> {
     }
     let resp = match outside_auth::apply(&mut ctx).await {
         Err(e) => Err(e),
+        Ok(()) if must_change(&ctx) && !temporary_password_allows(&ctx.req.method, &path) => {
+            Err(AppError::MustChangePassword)
+        }
         Ok(()) if get => get_route(&mut ctx, &path).await,
         Ok(()) if ctx.req.method == Method::POST => match ctx.check_csrf() {
             Ok(()) => post_route(&mut ctx, &path).await,
@@ -68,6 +76,40 @@ async fn route(app: Arc<App>, mut req: Req) -> Result<Response, AppError> {
     ctx.req.drain(DRAIN_LIMIT, DRAIN_TIME).await;
     let resp = resp.unwrap_or_else(AppError::into_response);
     Ok(with_cookies(resp, ctx.cookies))
+}
+
+/// True when the caller logged in with a temporary password an admin set.
+fn must_change(ctx: &Ctx) -> bool {
+    ctx.user.as_deref().is_some_and(|u| u.must_change)
+}
+
+/// Where someone on a temporary password may go: the pages and calls that
+/// let them choose their own (or leave), and nothing else.
+fn temporary_password_allows(method: &Method, path: &str) -> bool {
+    const PAGES: &[&str] = &[
+        "/",
+        "/index.html",
+        "/innkeeper",
+        "/innkeeper/",
+        "/login",
+        "/csrf-token",
+        "/api/server-info",
+        "/api/ping",
+        "/api/users/me",
+        "/img/default-user.png",
+    ];
+    const CALLS: &[&str] = &[
+        "/api/users/change-password",
+        "/api/users/check-password",
+        "/api/users/logout",
+        "/api/users/login",
+        "/api/users/list",
+    ];
+    match *method {
+        Method::GET | Method::HEAD => PAGES.contains(&path) || path.starts_with("/avatars/"),
+        Method::POST => CALLS.contains(&path),
+        _ => false,
+    }
 }
 
 fn with_cookies(mut resp: Response, cookies: Vec<String>) -> Response {

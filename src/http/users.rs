@@ -10,7 +10,7 @@ use crate::fields;
 use crate::hooks::EventKind;
 use crate::http::context::Ctx;
 use crate::http::reply;
-use crate::http::request::{string_field, text_field};
+use crate::http::request::{bool_field, string_field, text_field};
 use crate::store::users::UserRow;
 use crate::userdata::{backup, snapshots, usage};
 
@@ -41,6 +41,7 @@ pub fn me(ctx: &Ctx) -> Result<Response, AppError> {
         "admin": u.admin,
         "password": u.password.is_some(),
         "created": u.created,
+        "mustChangePassword": u.must_change,
     })))
 }
 
@@ -173,10 +174,24 @@ fn is_image_data_url(s: &str) -> bool {
 
 pub async fn change_password(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (body, handle) = target(ctx).await?;
+    // Someone on a temporary password changes their own first.
+    if ctx
+        .user
+        .as_deref()
+        .is_some_and(|u| u.must_change && u.handle != handle)
+    {
+        return Err(AppError::MustChangePassword);
+    }
     let old = string_field(&body, "oldPassword");
     let new = string_field(&body, "newPassword").unwrap_or_default();
     ctx.app
-        .change_password(&ctx.actor(), &handle, old.as_deref(), &new)
+        .change_password(
+            &ctx.actor(),
+            &handle,
+            old.as_deref(),
+            &new,
+            bool_field(&body, "temporary"),
+        )
         .await?;
     Ok(reply::no_content())
 }

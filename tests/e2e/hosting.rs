@@ -364,6 +364,8 @@ async fn the_innkeeper_button_leads_to_innkeepers_pages_and_back() {
             path.starts_with("/innkeeper/")
                 || path.starts_with("/api/")
                 || path.starts_with("/avatars/")
+                // The persona pictures, a user-file route Innkeeper keeps.
+                || path.starts_with("/User%20Avatars/")
                 || path == "/csrf-token"
                 || path == "/img/default-user.png",
             "Innkeeper's page loaded {path}, which is SillyTavern's when hosted"

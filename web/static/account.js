@@ -591,9 +591,9 @@ export function createAccountView(ctx) {
   body.append(
     profile.el,
     ctx.accounts ? createPasswordCard(ctx) : createAccountsOffCard(),
-    sessions?.el,
     snapshots.el,
     createBackupCard(ctx),
+    sessions?.el,
     h('h2', { class: 'section-title danger-title' }, icon('warning'), 'Danger zone'),
     createResetSettingsCard(ctx),
     createResetAllCard(ctx, afterReset),
