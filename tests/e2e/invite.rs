@@ -28,12 +28,12 @@ async fn an_invited_person_creates_their_account_from_the_link() {
     assert_eq!(b.prop(&t("invite-name"), "value").await, "Robin");
     b.fill(&t("invite-handle"), "Robin Hood").await;
     b.fill(&t("invite-password"), "green-wood-42").await;
-    b.fill(&t("invite-confirm"), "green-wood-4").await;
+    b.fill(&t("invite-password-confirm"), "green-wood-4").await;
     b.click(&t("invite-submit")).await;
     b.wait_visible(&t("invite-error")).await;
     assert!(b.text(&t("invite-error")).await.contains("differ"));
     assert!(s.app.find_user("robin-hood").await.unwrap().is_none());
-    b.fill(&t("invite-confirm"), "green-wood-42").await;
+    b.fill(&t("invite-password-confirm"), "green-wood-42").await;
     b.click(&t("invite-submit")).await;
     b.wait_view("home").await;
     assert_eq!(b.me().await["handle"], "robin-hood");

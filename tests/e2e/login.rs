@@ -412,3 +412,47 @@ async fn first_run_is_friendly() {
     b.close().await;
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_temporary_password_leads_to_choosing_ones_own() {
+    let s = Server::start().await;
+    s.create_user("boss", Some("pw"), true).await;
+    s.create_user("alice", Some("old"), false).await;
+    let mut admin = s.login("boss", "pw").await;
+    let a = admin
+        .send(
+            "/api/users/change-password",
+            json!({ "handle": "alice", "newPassword": "temp-1", "temporary": true }),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, reqwest::StatusCode::NO_CONTENT);
+
+    let b = Browser::start("a_temporary_password_leads_to_choosing_ones_own", &s.base).await;
+    b.goto("/login").await;
+    b.wait_login_page().await;
+    b.click(&format!("{}[data-handle=\"alice\"]", t("login-user-card")))
+        .await;
+    b.wait_attr(&t("login-chosen"), "data-handle", "alice")
+        .await;
+    b.fill(&t("login-password"), "temp-1").await;
+    b.click(&t("login-submit")).await;
+    // Only the form to choose a password, nothing else of the app.
+    b.wait_visible(&t("must-change-form")).await;
+    b.wait_idle().await;
+    assert_eq!(b.count(&t("nav-home")).await, 0);
+    b.shot_test().await;
+    b.fill(&t("must-change-old"), "temp-1").await;
+    b.fill(&t("must-change-new"), "alice-own-1").await;
+    b.fill(&t("must-change-new-confirm"), "alice-own-2").await;
+    b.click(&t("must-change-submit")).await;
+    b.wait_visible(&t("must-change-error")).await;
+    assert!(b.text(&t("must-change-error")).await.contains("differ"));
+    b.fill(&t("must-change-new-confirm"), "alice-own-1").await;
+    b.click(&t("must-change-submit")).await;
+    b.wait_view("home").await;
+    assert_eq!(b.me().await["mustChangePassword"], false);
+    s.login("alice", "alice-own-1").await;
+    b.close().await;
+    s.stop().await;
+}

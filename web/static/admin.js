@@ -147,6 +147,8 @@ function createUsersCard(ctx, { afterChange }) {
       minLength: ctx.info.passwordMinLength ?? 0,
       also: [old.input],
     });
+    const temporary = self ? null : checkbox('Temporary: they choose their own when they next log in',
+      { test: 'admin-password-temporary', checked: true });
     const ok = await openDialog({
       title: `Password for ${user.name || user.handle}`,
       body: [
@@ -155,6 +157,7 @@ function createUsersCard(ctx, { afterChange }) {
           : `Set a new password for ${user.handle}. All of their sessions end, so they log in again with it.`),
         old.el,
         fresh.el,
+        temporary?.el,
       ],
       okLabel: 'Set password',
       test: 'admin-password',
@@ -177,6 +180,7 @@ function createUsersCard(ctx, { afterChange }) {
         handle: user.handle,
         oldPassword: old.input.value,
         newPassword: fresh.input.value,
+        temporary: Boolean(temporary?.input.checked),
       });
       await afterChange(user.handle);
       if (self) await ctx.refreshMe();

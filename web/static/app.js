@@ -8,6 +8,7 @@
  * only built for admins: non-admins get neither its menu entry nor its DOM.
  */
 
+import { createMustChangeView } from './must-change.js';
 import { api, getJson, loadServerInfo, forgetCsrfToken, ApiError } from './api.js';
 import { h } from './dom.js';
 import { icon } from './icons.js';
@@ -247,8 +248,16 @@ async function boot() {
     document.body.dataset.role = me.admin ? 'admin' : 'user';
 
     renderUserBox();
-    renderNav();
     renderFooter();
+    if (me.mustChangePassword) {
+      // Nothing else works until the temporary password is replaced.
+      const only = createMustChangeView(ctx, { onLogout: logout });
+      main.replaceChildren(only.el);
+      document.title = 'Choose your password · Innkeeper';
+      only.focus();
+      return;
+    }
+    renderNav();
 
     views.home = createHomeView(ctx);
     views.account = createAccountView(ctx);

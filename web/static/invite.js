@@ -6,7 +6,7 @@
  */
 
 import { api, forgetCsrfToken } from './api.js';
-import { passwordHint } from './password-hint.js';
+import { newPasswordFields } from './password-fields.js';
 import { h, field, setError } from './dom.js';
 import { act, setBusy, showStatus, describeError } from './status.js';
 
@@ -44,8 +44,12 @@ function render(invite) {
     spellcheck: 'false',
   });
   const name = h('input', { test: 'invite-name', autocomplete: 'name', maxlength: 200, value: invite.name ?? '' });
-  const password = h('input', { type: 'password', test: 'invite-password', autocomplete: 'new-password', required: true });
-  const confirm = h('input', { type: 'password', test: 'invite-confirm', autocomplete: 'new-password', required: true });
+  const fresh = newPasswordFields({
+    test: 'invite-password',
+    showTest: 'invite-password-show',
+    label: 'Password',
+    minLength: invite.passwordMinLength ?? 0,
+  });
   const problem = h('p', { class: 'field-error', test: 'invite-error', role: 'alert', hidden: true });
   const submit = h('button', { type: 'submit', class: 'primary', test: 'invite-submit' }, 'Create my account');
   const form = h(
@@ -63,9 +67,7 @@ function render(invite) {
         : 'Your login name: lower-case letters, digits and dashes.',
     }),
     field('Display name', name),
-    field('Password', password),
-    passwordHint(password, invite.passwordMinLength ?? 0),
-    field('Confirm password', confirm),
+    fresh.el,
     problem,
     submit,
   );
@@ -74,11 +76,9 @@ function render(invite) {
     event.preventDefault();
     const missing = !handle.value.trim()
       ? 'Choose a handle.'
-      : !password.value
+      : !fresh.input.value
         ? 'Choose a password.'
-        : password.value !== confirm.value
-          ? 'The two passwords differ.'
-          : '';
+        : fresh.mismatch();
     if (missing) {
       setError(problem, missing);
       return;
@@ -90,7 +90,7 @@ function render(invite) {
           token,
           handle: handle.value.trim(),
           name: name.value.trim(),
-          password: password.value,
+          password: fresh.input.value,
         });
         forgetCsrfToken();
         location.assign('/');
