@@ -225,6 +225,7 @@ impl App {
                     avatar_tag: None,
                     must_change: false,
                     pending: false,
+                    quota_mb: None,
                 },
             )
         })?;

@@ -126,6 +126,7 @@ mod tests {
             avatar_tag: None,
             must_change: false,
             pending: false,
+            quota_mb: None,
         }
     }
 

@@ -122,6 +122,7 @@ impl App {
             avatar_tag: None,
             must_change: false,
             pending: false,
+            quota_mb: None,
         };
         let lifecycle = self.account_lock.lock().await;
         let inserted = {

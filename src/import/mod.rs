@@ -363,6 +363,7 @@ fn row_of(u: &LegacyUser, avatar: Option<&String>) -> UserRow {
         avatar_tag: None,
         must_change: false,
         pending: false,
+        quota_mb: None,
     }
 }
 
@@ -807,6 +808,7 @@ mod tests {
             avatar_tag: None,
             must_change: false,
             pending: false,
+            quota_mb: None,
         }
     }
 

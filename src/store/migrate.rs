@@ -73,6 +73,9 @@ const STEPS: &[&str] = &[
     // and accounts that signed up and wait for an admin's approval.
     "ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE users ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;",
+    // 5: a per-account storage quota that overrides `quotas.defaultMb`
+    // (NULL: the default; 0: none).
+    "ALTER TABLE users ADD COLUMN quota_mb INTEGER;",
 ];
 
 /// The schema version this program writes.

@@ -27,6 +27,9 @@ pub struct UserRow {
     pub must_change: bool,
     /// Signed up and waiting for an admin's approval (also disabled).
     pub pending: bool,
+    /// Storage quota in MiB overriding the configured default (Some(0):
+    /// none for this account).
+    pub quota_mb: Option<i64>,
 }
 
 /// The tag of a custom avatar (see [`UserRow::avatar_tag`]).
@@ -36,7 +39,7 @@ pub fn avatar_tag(avatar: &str) -> String {
 }
 
 const COLUMNS: &str = "handle, name, created, password, legacy_salt, admin, enabled, avatar, \
-     persona_avatar, must_change, pending";
+     persona_avatar, must_change, pending, quota_mb";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     let avatar: Option<String> = r.get(7)?;
@@ -53,6 +56,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         persona_avatar: r.get(8)?,
         must_change: r.get(9)?,
         pending: r.get(10)?,
+        quota_mb: r.get(11)?,
     })
 }
 
@@ -90,7 +94,7 @@ pub fn replace(conn: &Connection, u: &UserRow) -> Result<(), StoreError> {
 fn write_row(conn: &Connection, verb: &str, tail: &str, u: &UserRow) -> Result<usize, StoreError> {
     Ok(conn.execute(
         &format!(
-            "{verb} INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) {tail}"
+            "{verb} INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) {tail}"
         ),
         params![
             u.handle,
@@ -103,7 +107,8 @@ fn write_row(conn: &Connection, verb: &str, tail: &str, u: &UserRow) -> Result<u
             u.avatar,
             u.persona_avatar,
             u.must_change,
-            u.pending
+            u.pending,
+            u.quota_mb
         ],
     )?)
 }
@@ -131,6 +136,14 @@ pub fn set_must_change(conn: &Connection, handle: &str, on: bool) -> Result<bool
     Ok(conn.execute(
         "UPDATE users SET must_change = ?2 WHERE handle = ?1",
         params![handle, on],
+    )? == 1)
+}
+
+/// Sets (None: back to the default) an account's storage quota.
+pub fn set_quota(conn: &Connection, handle: &str, mb: Option<i64>) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET quota_mb = ?2 WHERE handle = ?1",
+        params![handle, mb],
     )? == 1)
 }
 
