@@ -71,6 +71,8 @@ pub struct Limits {
     pub password_account: Limiter<String>,
     /// 10 invitation links that name nothing within 10 minutes per IP.
     pub invite_ip: Limiter<IpAddr>,
+    /// 5 sign-ups within an hour per IP (each one counts).
+    pub signup_ip: Limiter<IpAddr>,
     /// Attempts the limits above refused: counted, one audit row a minute.
     pub refused: crate::limits::Refusals,
 }
@@ -179,6 +181,7 @@ impl App {
                 reset_account: Limiter::new(5, 15 * 60_000, clock.clone()),
                 password_account: Limiter::new(10, 15 * 60_000, clock.clone()),
                 invite_ip: Limiter::new(10, 10 * 60_000, clock.clone()),
+                signup_ip: Limiter::new(5, 3_600_000, clock.clone()),
                 refused: crate::limits::Refusals::new(clock.clone()),
             },
             codes: Codes::new(config.recovery.code_digits, clock.clone()),

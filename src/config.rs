@@ -40,6 +40,8 @@ pub struct Config {
     pub backups: Backups,
     pub recovery: Recovery,
     pub passwords: Passwords,
+    pub signup: Signup,
+    pub quotas: Quotas,
     pub hooks: HooksConfig,
     pub password_hash: PasswordHashConfig,
     pub ssl: Ssl,
@@ -139,6 +141,32 @@ pub struct Recovery {
 pub struct Passwords {
     /// Shortest new password accepted (0: any, as SillyTavern allows).
     pub min_length: u32,
+}
+
+/// Whether people may create their own account from the login page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignupMode {
+    /// Only admins (and invitations) create accounts.
+    #[default]
+    Off,
+    /// A sign-up creates a disabled account that an admin approves.
+    Approval,
+    /// A sign-up creates a working account at once.
+    Open,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Signup {
+    pub mode: SignupMode,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Quotas {
+    /// Storage per account in MiB (0: none); admins override it per account.
+    pub default_mb: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -243,6 +271,8 @@ impl Default for Config {
             backups: Backups::default(),
             recovery: Recovery::default(),
             passwords: Passwords::default(),
+            signup: Signup::default(),
+            quotas: Quotas::default(),
             hooks: HooksConfig::default(),
             password_hash: PasswordHashConfig::default(),
             ssl: Ssl::default(),
@@ -517,6 +547,9 @@ fn validate(c: &Config, text: &str) -> Vec<String> {
     if c.passwords.min_length > 1024 {
         bad("passwords.minLength", "must be between 0 and 1024".into());
     }
+    if c.quotas.default_mb > 100_000_000 {
+        bad("quotas.defaultMb", "must be between 0 and 100000000".into());
+    }
     if !(1..=24).contains(&c.password_hash.log_n) {
         bad("passwordHash.logN", "must be between 1 and 24".into());
     }
@@ -689,6 +722,8 @@ const OWN_KEYS: &[&str] = &[
     "backups.allowFullDataBackup",
     "recovery.codeDigits",
     "passwords.minLength",
+    "signup.mode",
+    "quotas.defaultMb",
     "hooks.dir",
     "hooks.timeoutMs",
     "hooks.memoryLimitMb",
@@ -892,6 +927,8 @@ impl Config {
             "basicAuthMode": self.basic_auth_mode,
             "recovery": { "codeDigits": self.recovery.code_digits },
             "passwords": { "minLength": self.passwords.min_length },
+            "signup": { "mode": self.signup.mode },
+            "quotas": { "defaultMb": self.quotas.default_mb },
             "hooks": { "timeoutMs": self.hooks.timeout_ms, "memoryLimitMb": self.hooks.memory_limit_mb, "failClosed": self.hooks.fail_closed },
         })
     }

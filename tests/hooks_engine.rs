@@ -225,6 +225,14 @@ end
                 .with_field("reason", "idle"),
             "event=app_stopped;handle=bob;reason=idle",
         ),
+        (
+            HookEvent::new(EventKind::SignupRequested)
+                .with_handle("newbie")
+                .with_ip("192.0.2.9")
+                .with_field("name", "Newbie")
+                .with_field("pending", true),
+            "event=signup_requested;handle=newbie;ip=192.0.2.9;name=Newbie;pending=true",
+        ),
     ];
     assert_eq!(cases.len(), EventKind::ALL.len());
     for (event, expected) in cases {

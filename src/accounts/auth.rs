@@ -86,6 +86,12 @@ impl App {
         let user = self.find_user_fresh(handle).await?;
         let user = match user {
             Some(u) if u.enabled || discreet => u,
+            Some(u) if u.pending => {
+                self.login_failed_event(actor, handle, "pending").await;
+                return Err(AppError::forbidden(
+                    crate::accounts::signup::WAITING_FOR_APPROVAL,
+                ));
+            }
             Some(_) => {
                 self.login_failed_event(actor, handle, "disabled").await;
                 return Err(AppError::forbidden(USER_DISABLED));

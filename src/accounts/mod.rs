@@ -8,3 +8,4 @@ pub mod hash_pool;
 pub mod invites;
 pub mod password;
 pub mod service;
+pub mod signup;

@@ -74,6 +74,17 @@ impl App {
     /// Creates an account and its folder (re-using a folder left by an
     /// earlier account of the same handle). Returns the handle.
     pub async fn create_user(&self, actor: &Actor, req: NewUser) -> Result<String, AppError> {
+        self.create_account(actor, req, false).await
+    }
+
+    /// Creates an account that `pending` keeps disabled until an admin
+    /// approves it (a sign-up under `signup.mode: approval`).
+    pub async fn create_account(
+        &self,
+        actor: &Actor,
+        req: NewUser,
+        pending: bool,
+    ) -> Result<String, AppError> {
         let handle = handle::slugify(&req.handle).map_err(|e| match e {
             handle::HandleError::TooLong => AppError::bad(HANDLE_TOO_LONG),
             handle::HandleError::Empty => AppError::bad(INVALID_HANDLE),
@@ -116,12 +127,12 @@ impl App {
             password,
             legacy_salt: None,
             admin,
-            enabled: true,
+            enabled: !pending,
             avatar: None,
             persona_avatar: None,
             avatar_tag: None,
             must_change: false,
-            pending: false,
+            pending,
             quota_mb: None,
         };
         let lifecycle = self.account_lock.lock().await;

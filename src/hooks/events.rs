@@ -25,6 +25,7 @@ pub enum EventKind {
     ServerStarted,
     AppStarted,
     AppStopped,
+    SignupRequested,
 }
 
 /// A script used an event name that does not exist.
@@ -34,7 +35,7 @@ pub struct UnknownEvent(pub String);
 
 impl EventKind {
     /// All kinds, in the order the README documents them.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::BeforeUserCreate,
         EventKind::UserCreated,
         EventKind::BeforeUserDelete,
@@ -49,6 +50,7 @@ impl EventKind {
         EventKind::ServerStarted,
         EventKind::AppStarted,
         EventKind::AppStopped,
+        EventKind::SignupRequested,
     ];
 
     /// The name scripts use in `innkeeper.on(name, fn)` and see as `ev.event`.
@@ -68,6 +70,7 @@ impl EventKind {
             EventKind::ServerStarted => "server_started",
             EventKind::AppStarted => "app_started",
             EventKind::AppStopped => "app_stopped",
+            EventKind::SignupRequested => "signup_requested",
         }
     }
 

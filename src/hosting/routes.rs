@@ -21,6 +21,8 @@ const EXACT: &[&str] = &[
     "/innkeeper",
     // SillyTavern 1.12.6 has no such file; SPEC §5 makes it ours.
     "/img/default-user.png",
+    "/signup",
+    "/api/signup",
     "/api/settings/get",
     "/api/settings/save",
     "/api/settings/get-snapshots",

@@ -35,6 +35,7 @@ pub async fn get(ctx: &mut Ctx) -> Result<Response, AppError> {
                     "avatar": avatar_url(u),
                     "admin": u.admin,
                     "enabled": u.enabled,
+                    "pending": u.pending,
                     "password": u.password.is_some(),
                     "created": u.created,
                 })

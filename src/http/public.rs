@@ -208,6 +208,7 @@ pub async fn server_info(ctx: &Ctx) -> Result<Response, AppError> {
         "app": ctx.app.hosting().is_some(),
         "autoLogin": auto_login,
         "passwordMinLength": c.passwords.min_length,
+        "signup": c.signup.mode,
     })))
 }
 

@@ -13,7 +13,7 @@ use crate::http::context::Ctx;
 use crate::http::request::Req;
 use crate::http::{
     admin, app_admin, assets, files, hosted, invites, outside_auth, public, reply, sessions,
-    settings, users,
+    settings, signup, users,
 };
 
 pub async fn handle(app: Arc<App>, req: Req) -> Response {
@@ -146,6 +146,7 @@ async fn get_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "/api/ping" => Ok(public::ping(ctx)),
         "/api/users/me" => users::me(ctx),
         p if p.starts_with("/invite/") => Ok(invites::page(ctx)),
+        "/signup" => Ok(signup::page(ctx)),
         _ => match files::serve(ctx, path).await? {
             Some(resp) => Ok(resp),
             None => Ok(not_found(&ctx.req)),
@@ -165,6 +166,7 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/recover-step2" => public::recover_step2(ctx).await,
         "invites/check" => invites::check(ctx).await,
         "invites/accept" => invites::accept(ctx).await,
+        "signup" => signup::sign_up(ctx).await,
         // Private: the caller's own account (or, for admins, anyone's).
         "users/logout" => users::logout(ctx).await,
         "users/change-name" => users::change_name(ctx).await,
@@ -199,6 +201,8 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/check-handle" => admin::check_handle(ctx).await,
         "users/clear-limits" => admin::clear_limits(ctx).await,
         "audit/list" => admin::audit(ctx).await,
+        "users/approve" => signup::approve(ctx).await,
+        "users/reject" => signup::reject(ctx).await,
         "invites/create" => invites::create(ctx).await,
         "invites/list" => invites::list(ctx).await,
         "invites/revoke" => invites::revoke(ctx).await,

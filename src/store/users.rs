@@ -178,7 +178,8 @@ pub fn set_admin(conn: &Connection, handle: &str, admin: bool) -> Result<bool, S
 
 pub fn set_enabled(conn: &Connection, handle: &str, enabled: bool) -> Result<bool, StoreError> {
     Ok(conn.execute(
-        "UPDATE users SET enabled = ?2 WHERE handle = ?1",
+        // Enabling a waiting sign-up approves it.
+        "UPDATE users SET enabled = ?2, pending = CASE WHEN ?2 THEN 0 ELSE pending END WHERE handle = ?1",
         params![handle, enabled],
     )? == 1)
 }

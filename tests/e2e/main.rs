@@ -20,5 +20,6 @@ mod invite;
 mod login;
 mod screenshots;
 mod sessions;
+mod signup;
 mod st_page;
 mod status;

@@ -23,6 +23,7 @@ import { ACCOUNTS_OFF_HINT } from './messages.js';
 import { viewFrame, card, button } from './view.js';
 import { createProcessesCard } from './processes.js';
 import { tabs } from './tabs.js';
+import { createInvitesCard } from './invites-admin.js';
 import { actionMenu } from './menu.js';
 import { auditActionWords } from './audit-actions.js';
 
@@ -58,7 +59,7 @@ function limiter(n) {
 
 /* ---------- accounts list ---------- */
 
-function createUsersCard(ctx, { afterChange }) {
+function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
   const filter = h('input', { type: 'search', test: 'admin-filter', autocomplete: 'off' });
   const refresh = button('Refresh', { test: 'admin-refresh', iconName: 'refresh', small: true });
   const el = card('Accounts', { test: 'admin-users-card', iconName: 'user', actions: [refresh] });
@@ -318,6 +319,39 @@ function createUsersCard(ctx, { afterChange }) {
       return `Backup of ${user.handle} downloaded: ${result.name} (${formatBytes(result.bytes)}).`;
     }));
 
+    // A sign-up waiting for approval: the two answers, in the row itself.
+    const approval = user.pending ? [
+      small('Approve', 'admin-approve', { iconName: 'check', kind: 'primary' }),
+      small('Reject…', 'admin-reject', { iconName: 'close', kind: 'danger-quiet' }),
+    ] : [];
+    if (user.pending) {
+      const [approve, reject] = approval;
+      approve.addEventListener('click', () => simpleAction(approve, '/api/users/approve', user.handle,
+        `${user.handle} is approved and can log in.`));
+      reject.addEventListener('click', async () => {
+        const ok = await confirmDialog({
+          title: `Reject the sign-up of ${user.handle}?`,
+          message: 'The account and its (unused) data folder are deleted. They can sign up again.',
+          okLabel: 'Reject',
+          danger: true,
+          test: 'admin-reject',
+        });
+        if (!ok) {
+          showStatus('Nothing rejected.', 'info');
+          return;
+        }
+        await act(reject, async () => {
+          await api('/api/users/reject', { handle: user.handle });
+          usage.delete(user.handle);
+          await afterChange(user.handle);
+          return `The sign-up of ${user.handle} was rejected.`;
+        });
+      });
+    }
+    const state = user.pending
+      ? ['badge-admin', 'pending', 'Waiting for approval']
+      : user.enabled ? ['badge-ok', 'enabled', 'Enabled'] : ['badge-off', 'disabled', 'Disabled'];
+
     const usageCell = h('td', { class: 'num usage-cell', test: 'admin-usage', 'data-label': 'Data' });
     const tr = h('tr', {
       test: 'admin-user-row',
@@ -338,8 +372,7 @@ function createUsersCard(ctx, { afterChange }) {
       h('span', { class: `badge ${user.admin ? 'badge-admin' : 'badge-quiet'}`, test: 'admin-role', 'data-role': user.admin ? 'admin' : 'user' },
         user.admin ? 'Admin' : 'User')),
     h('td', { 'data-label': 'State' },
-      h('span', { class: `badge ${user.enabled ? 'badge-ok' : 'badge-off'}`, test: 'admin-enabled', 'data-state': user.enabled ? 'enabled' : 'disabled' },
-        user.enabled ? 'Enabled' : 'Disabled')),
+      h('span', { class: `badge ${state[0]}`, test: 'admin-enabled', 'data-state': state[1] }, state[2])),
     h('td', { 'data-label': 'Password' },
       h('span', { class: 'password-flag', test: 'admin-password-state', 'data-state': user.password ? 'locked' : 'unlocked' },
         icon(user.password ? 'lock' : 'unlock'), user.password ? 'Set' : 'None')),
@@ -347,6 +380,7 @@ function createUsersCard(ctx, { afterChange }) {
       h('time', { datetime: isoDate(user.created), title: formatDateTime(user.created) }, formatDate(user.created))),
     usageCell,
     h('td', { class: 'row-actions', 'data-label': 'Actions' },
+      ...approval,
       actionMenu([edit, password, removePw, toggleEnabled, toggleAdmin, backup, unlock, del], {
         label: 'More',
         ariaLabel: `Actions for ${label}`,
@@ -365,6 +399,7 @@ function createUsersCard(ctx, { afterChange }) {
       .sort((a, b) => (a.created ?? 0) - (b.created ?? 0) || a.handle.localeCompare(b.handle));
     tbody.replaceChildren(...list.map(row));
     applyFilter();
+    onPending(list.filter((u) => u.pending).length);
   }
 
   refresh.addEventListener('click', () => act(refresh, async () => {
@@ -500,18 +535,33 @@ export function createAdminView(ctx) {
   }
   const list = [];
   if (ctx.accounts) {
-    users = createUsersCard(ctx, { afterChange });
+    users = createUsersCard(ctx, { afterChange, onPending: (n) => showPending(n) });
     accountsPanel.push(users.el);
   }
   if (ctx.info.fullBackup) accountsPanel.push(createFullBackupCard());
   list.push({ name: 'accounts', label: 'Accounts', iconName: 'user', panel: accountsPanel });
+  const invites = ctx.accounts ? createInvitesCard() : null;
   if (ctx.accounts) {
-    list.push({ name: 'create', label: 'Create', iconName: 'plus', panel: createCreateCard(ctx, () => afterChange('')) });
+    list.push({
+      name: 'create',
+      label: 'Create',
+      iconName: 'plus',
+      panel: [createCreateCard(ctx, () => afterChange('')), invites.el],
+    });
   }
   list.push({ name: 'processes', label: 'App processes', iconName: 'server', panel: processes.el });
   list.push({ name: 'audit', label: 'Audit log', iconName: 'list', panel: audit.el });
   const sections = tabs(list, { test: 'admin', label: 'Admin sections' });
   body.append(sections.el, ...sections.panels);
+
+  /** How many sign-ups wait, on the Accounts tab (nothing when none). */
+  const pendingBadge = h('span', { class: 'badge badge-admin', test: 'admin-pending-count', hidden: true });
+  sections.el.querySelector('[data-tab="accounts"]')?.append(pendingBadge);
+  function showPending(n) {
+    pendingBadge.textContent = n ? String(n) : '';
+    pendingBadge.hidden = n === 0;
+    pendingBadge.title = `${n} sign-up${n === 1 ? '' : 's'} waiting for approval`;
+  }
 
   let auditLoaded = false;
   /**
@@ -524,6 +574,9 @@ export function createAdminView(ctx) {
       tasks.push(users.load().catch((err) => showStatus(`Could not load the accounts: ${describeError(err)}`, 'error')));
     }
     tasks.push(processes.load().catch((err) => showStatus(`Could not load the SillyTavern processes: ${describeError(err)}`, 'error')));
+    if (invites) {
+      tasks.push(invites.load().catch((err) => showStatus(`Could not load the invitation links: ${describeError(err)}`, 'error')));
+    }
     if (!auditLoaded) {
       tasks.push(audit.load(true).then(() => {
         auditLoaded = true;

@@ -379,6 +379,31 @@ function renderRecover(initialHandle) {
   ], initialHandle ? request : handle);
 }
 
+/* ---------- a sign-up that waits ---------- */
+
+/** Set by the sign-up page when the new account waits for an admin. */
+export const PENDING_SIGNUP_KEY = 'innkeeper.pendingSignup';
+
+/**
+ * Someone who signed up from this browser and waits for approval is told
+ * so here; once the account shows up on the list (approved), the note goes.
+ */
+function notePendingSignup() {
+  let handle = null;
+  try {
+    handle = localStorage.getItem(PENDING_SIGNUP_KEY);
+  } catch {
+    return;
+  }
+  if (!handle) return;
+  if (state.users?.some((u) => u.handle === handle)) {
+    localStorage.removeItem(PENDING_SIGNUP_KEY);
+    return;
+  }
+  root.before(h('p', { class: 'banner banner-warning', test: 'login-pending', role: 'status' },
+    `Your sign-up "${handle}" is waiting for an admin's approval. You can log in once it is approved.`));
+}
+
 /* ---------- start ---------- */
 
 async function boot() {
@@ -395,8 +420,13 @@ async function boot() {
       footer.textContent = `Innkeeper ${state.info.version}`;
       footer.hidden = false;
     }
+    if (state.info.signup && state.info.signup !== 'off') {
+      root.after(h('p', { class: 'login-footer', test: 'signup-link' },
+        'New here? ', h('a', { href: '/signup' }, 'Create an account')));
+    }
     const users = state.info.discreet ? null : await api('/api/users/list');
     state.users = Array.isArray(users) ? users : null;
+    notePendingSignup();
     if (state.users) renderList();
     else renderDiscreet();
   } catch (err) {
