@@ -109,6 +109,8 @@ pub struct App {
     pub housekeeping: std::sync::atomic::AtomicBool,
     /// Places for backup archives being written (see userdata::backup).
     pub backups: crate::userdata::backup::Slots,
+    /// Each account's folder size, for quotas (see userdata::quota).
+    pub usage_book: crate::userdata::quota::UsageBook,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +174,7 @@ impl App {
             connections: crate::server::Connections::new(MAX_CONNECTIONS_PER_IP),
             housekeeping: std::sync::atomic::AtomicBool::new(false),
             backups: Default::default(),
+            usage_book: Default::default(),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_timeout),
             limits: Limits {
                 login_ip: Limiter::new(5, 60_000, clock.clone()),

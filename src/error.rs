@@ -53,6 +53,9 @@ pub enum AppError {
     /// cleanly and the old file stays.
     #[error("Could not write to the data folder: {0}")]
     Storage(String),
+    /// The account is over its storage quota: 507, saying how far.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// The hosted app cannot take the request now (starting, no free
     /// place, failed): 503, with `Retry-After` when a retry can help.
     #[error("{message}")]
@@ -93,7 +96,7 @@ impl AppError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             AppError::AuthRequired => StatusCode::UNAUTHORIZED,
-            AppError::Storage(_) => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::Storage(_) | AppError::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

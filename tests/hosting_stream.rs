@@ -232,3 +232,52 @@ async fn the_proxy_sends_only_the_signed_session_and_drops_cookies_coming_back()
     assert!(resp.headers().get("set-cookie").is_none());
     assert!(resp.headers().get("keep-alive").is_none());
 }
+
+#[tokio::test]
+async fn an_upload_over_the_storage_quota_gets_507_and_small_calls_pass() {
+    let s = Server::hosted(|c| c.quotas.default_mb = 1).await;
+    s.create_user("alice", Some("pw"), false).await;
+    std::fs::write(
+        s.user_dir("alice").join("chats-export.bin"),
+        vec![b'x'; 2 * 1024 * 1024],
+    )
+    .unwrap();
+    let mut alice = s.login("alice", "pw").await;
+    s.wait_state("alice", "running", START).await;
+    let boundary = "----innkeeper-quota";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"over.png\"\r\n\
+             Content-Type: image/png\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(&vec![0u8; 100 * 1024]);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let a = alice
+        .post_body(
+            "/api/backgrounds/upload",
+            &format!("multipart/form-data; boundary={boundary}"),
+            body,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::INSUFFICIENT_STORAGE, "{}", a.body);
+    assert!(
+        a.error().starts_with("Storage quota exceeded"),
+        "{}",
+        a.body
+    );
+    assert!(!s.user_dir("alice").join("backgrounds/over.png").exists());
+    // Small calls, deletes among them, still reach SillyTavern.
+    let a = alice.st("/api/characters/all", serde_json::json!({})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let a = alice
+        .st(
+            "/api/backgrounds/delete",
+            serde_json::json!({ "bg": "none.png" }),
+        )
+        .await;
+    assert_ne!(a.status, StatusCode::INSUFFICIENT_STORAGE, "{}", a.body);
+    s.stop().await;
+}

@@ -535,6 +535,7 @@ impl App {
         })
         .await?;
         self.limits.reset_account.clear(&key);
+        self.usage_book.forget(&user.handle);
         self.audit(actor, "reset.account", Some(&user.handle), None)
             .await;
         self.hook_after(

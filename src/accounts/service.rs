@@ -238,6 +238,7 @@ impl App {
         }
         drop(held);
         drop(lifecycle);
+        self.usage_book.forget(target);
         self.audit(
             actor,
             "user.delete",

@@ -36,6 +36,7 @@ pub async fn get(ctx: &mut Ctx) -> Result<Response, AppError> {
                     "admin": u.admin,
                     "enabled": u.enabled,
                     "pending": u.pending,
+                    "quotaMb": u.quota_mb,
                     "password": u.password.is_some(),
                     "created": u.created,
                 })
@@ -185,4 +186,32 @@ pub async fn full_backup(ctx: &mut Ctx) -> Result<Response, AppError> {
         stream,
         &format!("innkeeper-data-{stamp}.zip"),
     ))
+}
+
+/// `POST /api/users/set-quota` {handle, mb} → 204: the account's storage
+/// quota in MiB (0: none), or with `mb: null` the configured default.
+pub async fn set_quota(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let body = admin_body(ctx).await?;
+    let target = text_field(&body, "handle").ok_or_else(AppError::missing)?;
+    let mb = match body.get("mb") {
+        None => return Err(AppError::missing()),
+        Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_i64()
+                .filter(|n| (0..=100_000_000).contains(n))
+                .ok_or_else(|| {
+                    AppError::bad("mb must be a whole number from 0 to 100000000, or null")
+                })?,
+        ),
+    };
+    ctx.app.require_user(&target).await?;
+    let h = target.clone();
+    ctx.app
+        .write_user(&target, move |c| crate::store::users::set_quota(c, &h, mb))
+        .await?;
+    let detail = mb.map_or_else(|| "default".to_string(), |n| format!("{n} MiB"));
+    ctx.app
+        .audit(&ctx.actor(), "user.quota", Some(&target), Some(detail))
+        .await;
+    Ok(reply::no_content())
 }

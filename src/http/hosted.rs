@@ -15,6 +15,7 @@ use crate::hosting::supervisor::Supervisor;
 use crate::hosting::HostError;
 use crate::http::context::Ctx;
 use crate::http::{assets, reply};
+use crate::userdata::quota::LARGE_BODY;
 
 /// How long a page load waits for a starting process before it gets the
 /// "Starting SillyTavern…" page (which reloads itself every second).
@@ -58,6 +59,21 @@ pub async fn forward(ctx: &mut Ctx, sup: Arc<Supervisor>) -> Result<Response, Ap
         Err(e) if navigation => return Ok(unavailable_page(AppError::from(e))),
         Err(e) => return Err(e.into()),
     };
+    // Uploads wait while the account is over its storage quota; small
+    // calls (deletes among them) pass.
+    let declared = ctx
+        .req
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let upload = method == Method::POST && declared.is_none_or(|n| n > LARGE_BODY);
+    if upload {
+        ctx.app
+            .check_quota(&user.handle, declared.unwrap_or(0))
+            .await?;
+        ctx.app
+            .usage_book
+            .note(&user.handle, declared.unwrap_or(0) as i64);
+    }
     let path_and_query = match &ctx.req.query {
         Some(q) => format!("{}?{q}", ctx.req.path),
         None => ctx.req.path.clone(),

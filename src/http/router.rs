@@ -202,6 +202,7 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/clear-limits" => admin::clear_limits(ctx).await,
         "audit/list" => admin::audit(ctx).await,
         "users/approve" => signup::approve(ctx).await,
+        "users/set-quota" => admin::set_quota(ctx).await,
         "users/reject" => signup::reject(ctx).await,
         "invites/create" => invites::create(ctx).await,
         "invites/list" => invites::list(ctx).await,

@@ -23,6 +23,7 @@ pub async fn save(ctx: &mut Ctx) -> Result<Response, AppError> {
     if !body.is_object() {
         return Err(AppError::bad("Settings must be a JSON object"));
     }
+    ctx.app.check_quota(&u.handle, 0).await?;
     ctx.app.settings_save(&u.handle, &body).await?;
     Ok(reply::json(&json!({ "result": "ok" })))
 }
@@ -60,12 +61,14 @@ pub async fn load_snapshot(ctx: &mut Ctx) -> Result<Response, AppError> {
 
 pub async fn make_snapshot(ctx: &mut Ctx) -> Result<Response, AppError> {
     let u = ctx.require_user()?.clone();
+    ctx.app.check_quota(&u.handle, 0).await?;
     ctx.app.snapshot_make(&u.handle).await?;
     Ok(reply::no_content())
 }
 
 pub async fn restore_snapshot(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (handle, name) = snapshot_name(ctx).await?;
+    ctx.app.check_quota(&handle, 0).await?;
     ctx.app.snapshot_restore(&handle, &name).await?;
     Ok(reply::no_content())
 }

@@ -311,7 +311,8 @@ pub async fn reset_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// `POST /api/users/usage` {handle} → files and bytes per folder.
 pub async fn usage(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (_, handle) = target(ctx).await?;
-    ctx.app.require_user(&handle).await?;
+    let user = ctx.app.require_user(&handle).await?;
+    let quota = ctx.app.quota_bytes(&user);
     let dir = ctx
         .app
         .user_dir(&handle)
@@ -321,6 +322,7 @@ pub async fn usage(ctx: &mut Ctx) -> Result<Response, AppError> {
         "handle": handle,
         "files": u.files,
         "bytes": u.bytes,
+        "quotaBytes": quota,
         "folders": u.folders,
     })))
 }

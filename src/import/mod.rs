@@ -250,7 +250,7 @@ impl fmt::Display for Report {
                 f,
                 "Files {would}copied: {} ({}); already present: {}",
                 self.files_copied,
-                human_bytes(self.bytes_copied),
+                crate::userdata::usage::human_bytes(self.bytes_copied),
                 self.files_present
             )?;
         }
@@ -280,23 +280,6 @@ impl fmt::Display for Report {
         }
         Ok(())
     }
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} bytes");
-    }
-    let mut v = n as f64;
-    let mut unit = "";
-    for u in UNITS {
-        v /= 1024.0;
-        unit = u;
-        if v < 1024.0 {
-            break;
-        }
-    }
-    format!("{v:.1} {unit}")
 }
 
 /// True when a start should import first: `dataRoot` holds SillyTavern's
@@ -849,8 +832,11 @@ mod tests {
 
     #[test]
     fn bytes_read_well() {
-        assert_eq!(human_bytes(10), "10 bytes");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(5 * 1024 * 1024), "5.0 MiB");
+        assert_eq!(crate::userdata::usage::human_bytes(10), "10 bytes");
+        assert_eq!(crate::userdata::usage::human_bytes(1536), "1.5 KiB");
+        assert_eq!(
+            crate::userdata::usage::human_bytes(5 * 1024 * 1024),
+            "5.0 MiB"
+        );
     }
 }

@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod backup;
 pub mod json_text;
 pub mod layout;
+pub mod quota;
 pub mod restore;
 pub mod root_lock;
 pub mod safe_path;

@@ -66,3 +66,21 @@ fn walk(dir: &Path, acc: &mut FolderUsage) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// A size for people: "512 bytes", "1.5 MiB".
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut v = n as f64;
+    let mut unit = "";
+    for u in UNITS {
+        v /= 1024.0;
+        unit = u;
+        if v < 1024.0 {
+            break;
+        }
+    }
+    format!("{v:.1} {unit}")
+}

@@ -477,6 +477,8 @@ async fn admin_page_fits_a_phone() {
             "Remove password…",
             "Disable",
             "Promote",
+            "Sessions…",
+            "Storage quota…",
             "Backup",
             "Unlock login attempts",
             "Delete…"

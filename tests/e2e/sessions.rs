@@ -70,3 +70,32 @@ async fn the_account_page_lists_sessions_and_ends_them() {
     b.close().await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sees_and_ends_anyones_sessions() {
+    let s = Server::start().await;
+    s.create_user("boss", Some("pw-boss"), true).await;
+    s.create_user("alice", Some("pw-alice"), false).await;
+    let laptop = s.login("alice", "pw-alice").await;
+    let phone = s.login("alice", "pw-alice").await;
+    let b = Browser::start("an_admin_sees_and_ends_anyones_sessions", &s.base).await;
+    login_list(&b, "boss", Some("pw-boss")).await;
+    b.open_view("admin").await;
+    let st = b.act_in_row("alice", "admin-sessions").await;
+    assert_eq!(st.text, "Sessions of alice: 2.");
+    b.wait_dialog("admin-sessions").await;
+    assert_eq!(b.count(&t("session-row")).await, 2);
+    assert_eq!(
+        b.count(&format!("{}[data-current=\"1\"]", t("session-row")))
+            .await,
+        0,
+        "none of them is the admin's"
+    );
+    let msg = b.act_ok(&t("sessions-end-others")).await;
+    assert_eq!(msg, "Signed alice out of 2 sessions.");
+    assert_eq!(ping(&laptop).await, StatusCode::FORBIDDEN);
+    assert_eq!(ping(&phone).await, StatusCode::FORBIDDEN);
+    assert_eq!(b.me().await["handle"], "boss");
+    b.close().await;
+    s.stop().await;
+}

@@ -24,6 +24,7 @@ import { viewFrame, card, button } from './view.js';
 import { createProcessesCard } from './processes.js';
 import { tabs } from './tabs.js';
 import { createInvitesCard } from './invites-admin.js';
+import { createSessionsCard } from './sessions.js';
 import { actionMenu } from './menu.js';
 import { auditActionWords } from './audit-actions.js';
 
@@ -102,6 +103,7 @@ function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
       cell.replaceChildren(
         h('span', {}, formatBytes(u?.bytes)),
         h('span', { class: 'subtle' }, plural(u?.files ?? 0, 'file')),
+        u?.quotaBytes ? h('span', { class: 'subtle', test: 'admin-quota' }, `of ${formatBytes(u.quotaBytes)}`) : null,
       );
     }, (err) => {
       cell.dataset.state = 'error';
@@ -265,6 +267,53 @@ function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
     });
   }
 
+  /** Where an account is signed in, with a way to end it (in a dialog). */
+  async function showSessions(btn, user) {
+    const sessions = createSessionsCard({ handle: user.handle });
+    const loaded = await act(btn, async () => {
+      await sessions.load();
+      return `Sessions of ${user.handle}: ${sessions.el.dataset.count}.`;
+    });
+    if (!loaded) return;
+    await openDialog({
+      title: `Sessions of ${user.name || user.handle}`,
+      body: [sessions.el],
+      okLabel: 'Done',
+      cancelLabel: 'Close',
+      test: 'admin-sessions',
+    });
+  }
+
+  /** The account's own storage quota (blank: the server's default). */
+  async function editQuota(btn, user) {
+    const input = h('input', {
+      type: 'number', min: 0, step: 1, inputmode: 'numeric', test: 'admin-quota-mb',
+      value: user.quotaMb ?? '',
+    });
+    const ok = await openDialog({
+      title: `Storage quota of ${user.name || user.handle}`,
+      body: [
+        field('Quota in MiB', input, { hint: 'Empty: the server\'s default (quotas.defaultMb). 0: no quota.' }),
+      ],
+      okLabel: 'Save quota',
+      test: 'admin-quota',
+      validate: () => (input.value === '' || /^\d+$/.test(input.value) ? '' : 'Type a whole number of MiB, or leave it empty.'),
+    });
+    if (!ok) {
+      showStatus('Quota not changed.', 'info');
+      return;
+    }
+    await act(btn, async () => {
+      const mb = input.value === '' ? null : Number(input.value);
+      await api('/api/users/set-quota', { handle: user.handle, mb });
+      usage.delete(user.handle);
+      await afterChange(user.handle);
+      return mb === null
+        ? `${user.handle} has the default quota again.`
+        : `Quota of ${user.handle}: ${mb === 0 ? 'none' : `${mb} MiB`}.`;
+    });
+  }
+
   function row(user) {
     const self = user.handle === ctx.me.handle;
     const isDefault = user.handle === DEFAULT_HANDLE;
@@ -287,6 +336,10 @@ function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
     const backup = small('Backup', 'admin-backup', { iconName: 'download' });
     const unlock = small('Unlock login attempts', 'admin-unlock', { iconName: 'unlock' });
     const del = small('Delete…', 'admin-delete', { iconName: 'trash', kind: 'danger-quiet' });
+    const sessionsItem = small('Sessions…', 'admin-sessions', { iconName: 'user' });
+    sessionsItem.addEventListener('click', () => showSessions(sessionsItem, user));
+    const quota = small('Storage quota…', 'admin-quota-edit', { iconName: 'folder' });
+    quota.addEventListener('click', () => editQuota(quota, user));
     const backupStatus = h('p', { class: 'progress', test: 'admin-backup-status', hidden: true });
 
     if (self) {
@@ -381,7 +434,7 @@ function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
     usageCell,
     h('td', { class: 'row-actions', 'data-label': 'Actions' },
       ...approval,
-      actionMenu([edit, password, removePw, toggleEnabled, toggleAdmin, backup, unlock, del], {
+      actionMenu([edit, password, removePw, toggleEnabled, toggleAdmin, sessionsItem, quota, backup, unlock, del], {
         label: 'More',
         ariaLabel: `Actions for ${label}`,
         test: 'admin-more',

@@ -54,7 +54,9 @@ function createUsageCard(ctx) {
     totalFiles.textContent = formatNumber(usage.files);
     totalBytes.textContent = formatBytes(usage.bytes);
     summary.textContent = `${plural(usage.files ?? 0, 'file')} in ${plural(folders.length, 'folder')}, `
-      + `${formatBytes(usage.bytes)} in all.`;
+      + `${formatBytes(usage.bytes)} in all`
+      + (usage.quotaBytes ? ` of your ${formatBytes(usage.quotaBytes)} quota.` : '.');
+    summary.dataset.over = usage.quotaBytes && usage.bytes >= usage.quotaBytes ? '1' : '0';
   }
 
   async function load() {

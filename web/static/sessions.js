@@ -17,7 +17,10 @@ function when(ms) {
 
 /** The card; `load()` reads the list again (call it on every visit). */
 export function createSessionsCard({ handle = null } = {}) {
-  const others = button('Sign out everywhere else', { test: 'sessions-end-others', iconName: 'logout', small: true });
+  // An admin looking at someone else's account ends all of them.
+  const allOfThem = Boolean(handle);
+  const others = button(allOfThem ? 'Sign out everywhere' : 'Sign out everywhere else',
+    { test: 'sessions-end-others', iconName: 'logout', small: true });
   const el = card('Signed-in sessions', { test: 'sessions-card', iconName: 'user', actions: [others] });
   const intro = h('p', { class: 'muted' },
     'Every browser or app where this account is logged in. End any you do not recognise, then change your password.');
@@ -51,14 +54,16 @@ export function createSessionsCard({ handle = null } = {}) {
     const sessions = Array.isArray(answer?.sessions) ? answer.sessions : [];
     list.replaceChildren(...sessions.map(row));
     el.dataset.count = String(sessions.length);
-    others.hidden = !sessions.some((s) => !s.current);
+    others.hidden = !sessions.some((s) => allOfThem || !s.current);
   }
 
   others.addEventListener('click', () => act(others, async () => {
-    const before = list.querySelectorAll('[data-current="0"]').length;
+    const before = list.querySelectorAll(allOfThem ? '[data-current]' : '[data-current="0"]').length;
     await api('/api/sessions/end-others', body());
     await load();
-    return `Signed out ${plural(before, 'other session')}.`;
+    return allOfThem
+      ? `Signed ${handle} out of ${plural(before, 'session')}.`
+      : `Signed out ${plural(before, 'other session')}.`;
   }));
 
   return { el, load };
