@@ -39,6 +39,7 @@ pub struct Config {
     pub sso: Sso,
     pub backups: Backups,
     pub recovery: Recovery,
+    pub two_factor: TwoFactorConfig,
     pub passwords: Passwords,
     pub hooks: HooksConfig,
     pub password_hash: PasswordHashConfig,
@@ -132,6 +133,15 @@ pub struct Backups {
 #[serde(default, rename_all = "camelCase")]
 pub struct Recovery {
     pub code_digits: u32,
+}
+
+/// Two-factor login (TOTP).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TwoFactorConfig {
+    /// Admins who log in with a password must turn on two-factor login
+    /// before anything else works.
+    pub require_for_admins: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -242,6 +252,7 @@ impl Default for Config {
             sso: Sso::default(),
             backups: Backups::default(),
             recovery: Recovery::default(),
+            two_factor: TwoFactorConfig::default(),
             passwords: Passwords::default(),
             hooks: HooksConfig::default(),
             password_hash: PasswordHashConfig::default(),
@@ -688,6 +699,7 @@ const OWN_KEYS: &[&str] = &[
     "sso.logoutUrl",
     "backups.allowFullDataBackup",
     "recovery.codeDigits",
+    "twoFactor.requireForAdmins",
     "passwords.minLength",
     "hooks.dir",
     "hooks.timeoutMs",
@@ -891,6 +903,7 @@ impl Config {
             "whitelistMode": self.whitelist_mode,
             "basicAuthMode": self.basic_auth_mode,
             "recovery": { "codeDigits": self.recovery.code_digits },
+            "twoFactor": { "requireForAdmins": self.two_factor.require_for_admins },
             "passwords": { "minLength": self.passwords.min_length },
             "hooks": { "timeoutMs": self.hooks.timeout_ms, "memoryLimitMb": self.hooks.memory_limit_mb, "failClosed": self.hooks.fail_closed },
         })

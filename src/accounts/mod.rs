@@ -8,3 +8,5 @@ pub mod hash_pool;
 pub mod invites;
 pub mod password;
 pub mod service;
+pub mod totp;
+pub mod two_factor;

@@ -36,6 +36,7 @@ pub async fn get(ctx: &mut Ctx) -> Result<Response, AppError> {
                     "admin": u.admin,
                     "enabled": u.enabled,
                     "password": u.password.is_some(),
+                    "twoFactor": u.two_factor,
                     "created": u.created,
                 })
             })

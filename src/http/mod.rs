@@ -17,6 +17,7 @@ pub mod request;
 pub mod router;
 pub mod sessions;
 pub mod settings;
+pub mod two_factor;
 pub mod users;
 
 use std::convert::Infallible;

@@ -364,6 +364,7 @@ fn row_of(u: &LegacyUser, avatar: Option<&String>) -> UserRow {
         must_change: false,
         pending: false,
         quota_mb: None,
+        two_factor: false,
     }
 }
 
@@ -809,6 +810,7 @@ mod tests {
             must_change: false,
             pending: false,
             quota_mb: None,
+            two_factor: false,
         }
     }
 
