@@ -22,3 +22,4 @@ mod screenshots;
 mod sessions;
 mod st_page;
 mod status;
+mod two_factor;
