@@ -786,3 +786,51 @@ async fn secrets_are_sealed_in_the_database() {
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[tokio::test]
+async fn parallel_code_guesses_cannot_outrun_the_limit() {
+    let s = Server::start_with(common::forwarding).await;
+    s.create_user("alice", Some("pw"), false).await;
+    let mut alice = s.login("alice", "pw").await;
+    enrol(&s, &mut alice).await;
+    // Four tickets (a right password costs no count), three guesses each.
+    let mut c = s.client();
+    let mut tickets = Vec::new();
+    for _ in 0..4 {
+        let a = c
+            .post_from(
+                "10.4.0.1",
+                "/api/users/login",
+                json!({ "handle": "alice", "password": "pw" }),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+        tickets.push(a.body["ticket"].as_str().unwrap().to_string());
+    }
+    let token = c.token.clone().expect("token");
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let req = c
+            .http
+            .post(s.url("/api/users/login-2fa"))
+            .header("X-CSRF-Token", &token)
+            .header("X-Forwarded-For", "10.4.0.1")
+            .json(&json!({ "ticket": tickets[i % 4], "code": "zzzzzzzzzz" }));
+        tasks.push(tokio::spawn(async move {
+            req.send().await.expect("send").status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    let wrong = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::FORBIDDEN)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((wrong, limited), (5, 7), "{statuses:?}");
+}

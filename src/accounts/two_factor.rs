@@ -65,6 +65,13 @@ pub struct TwoFactorState {
     judging: tokio::sync::Mutex<()>,
 }
 
+/// Why a login's code step refused, before it is told.
+enum Refused {
+    /// A limit is reached: seconds to wait.
+    Limited(u64),
+    Wrong,
+}
+
 /// What a login's second step accepted.
 pub enum Accepted {
     Totp,
@@ -453,43 +460,29 @@ impl App {
                 _ => return Err(AppError::forbidden(TICKET_EXPIRED)),
             }
         };
-        let _one_at_a_time = self.two_factor.judging.lock().await;
-        let ip = actor.ip.map(crate::app::limit_key);
-        let limited = ip
-            .map_or(Ok(()), |ip| {
-                self.limits
-                    .login_ip
-                    .check(&ip)
-                    .and_then(|_| self.limits.login_ip_hour.check(&ip))
-            })
-            .and_then(|_| self.limits.login_account.check(&handle));
-        if let Err(wait) = limited {
-            self.note_refusal(actor, "login.limited", Some(&handle))
-                .await;
-            return Err(AppError::TooMany {
-                message: LOGIN_LIMITED.into(),
-                retry_after: wait,
-            });
-        }
-        let user = self
-            .find_user_fresh(&handle)
-            .await?
-            .filter(|u| u.enabled)
-            .ok_or_else(|| AppError::forbidden(TICKET_EXPIRED))?;
-        let accepted = self.judge_code(&user, code.unwrap_or("")).await?;
-        let Some(accepted) = accepted else {
-            self.count_login_failure(actor, &handle);
-            {
-                let mut map = self.two_factor.tickets();
-                if let Some(t) = map.get_mut(&key) {
-                    t.wrong += 1;
-                    if t.wrong >= TICKET_WRONG_MAX {
-                        map.remove(&key);
-                    }
-                }
+        // Codes are judged one at a time: the limits are checked, the code
+        // compared and a wrong one counted before the next is looked at,
+        // so parallel guesses cannot outrun the limits. Audit rows and
+        // hooks come after, outside the lock.
+        let judged = {
+            let _one_at_a_time = self.two_factor.judging.lock().await;
+            self.judge_login_code(actor, &handle, &key, code).await
+        };
+        let (user, accepted) = match judged {
+            Ok(Ok(found)) => found,
+            Ok(Err(Refused::Limited(wait))) => {
+                self.note_refusal(actor, "login.limited", Some(&handle))
+                    .await;
+                return Err(AppError::TooMany {
+                    message: LOGIN_LIMITED.into(),
+                    retry_after: wait,
+                });
             }
-            self.login_failed_event(actor, &handle, "wrong_code").await;
-            return Err(AppError::forbidden(INCORRECT_CODE));
+            Ok(Err(Refused::Wrong)) => {
+                self.login_failed_event(actor, &handle, "wrong_code").await;
+                return Err(AppError::forbidden(INCORRECT_CODE));
+            }
+            Err(e) => return Err(e),
         };
         let Some(ticket) = self.two_factor.tickets().remove(&key) else {
             // Used meanwhile by a parallel request with the same code.
@@ -506,6 +499,49 @@ impl App {
         }
         self.login_succeeded(actor, &user).await?;
         Ok((user, ticket.proof, accepted))
+    }
+
+    /// The judging part of [`App::login_second_factor`], run under its
+    /// lock: limits, the code, and a wrong code counted (against the
+    /// address and the account, and the ticket's own count).
+    async fn judge_login_code(
+        &self,
+        actor: &Actor,
+        handle: &str,
+        key: &str,
+        code: Option<&str>,
+    ) -> Result<Result<(UserRow, Accepted), Refused>, AppError> {
+        let ip = actor.ip.map(crate::app::limit_key);
+        let limited = ip
+            .map_or(Ok(()), |ip| {
+                self.limits
+                    .login_ip
+                    .check(&ip)
+                    .and_then(|_| self.limits.login_ip_hour.check(&ip))
+            })
+            .and_then(|_| self.limits.login_account.check(&handle.to_string()));
+        if let Err(wait) = limited {
+            return Ok(Err(Refused::Limited(wait)));
+        }
+        let user = self
+            .find_user_fresh(handle)
+            .await?
+            .filter(|u| u.enabled)
+            .ok_or_else(|| AppError::forbidden(TICKET_EXPIRED))?;
+        match self.judge_code(&user, code.unwrap_or("")).await? {
+            Some(accepted) => Ok(Ok((user, accepted))),
+            None => {
+                self.count_login_failure(actor, handle);
+                let mut map = self.two_factor.tickets();
+                if let Some(t) = map.get_mut(key) {
+                    t.wrong += 1;
+                    if t.wrong >= TICKET_WRONG_MAX {
+                        map.remove(key);
+                    }
+                }
+                Ok(Err(Refused::Wrong))
+            }
+        }
     }
 
     /// Whether `code` is a fresh app code or an unused recovery code of

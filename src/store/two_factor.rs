@@ -40,14 +40,14 @@ pub fn put_pending(
     sealed: &str,
     now: i64,
 ) -> Result<bool, StoreError> {
-    if !conn
+    if conn
         .query_row(
             "SELECT 1 FROM users WHERE handle = ?1",
             [handle],
             |_| Ok(()),
         )
         .optional()?
-        .is_some()
+        .is_none()
     {
         return Ok(false);
     }
