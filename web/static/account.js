@@ -593,9 +593,9 @@ export function createAccountView(ctx) {
   body.append(
     profile.el,
     ctx.accounts ? createPasswordCard(ctx) : createAccountsOffCard(),
-    twoFactor?.el,
     snapshots.el,
     createBackupCard(ctx),
+    twoFactor?.el,
     sessions?.el,
     h('h2', { class: 'section-title danger-title' }, icon('warning'), 'Danger zone'),
     createResetSettingsCard(ctx),
