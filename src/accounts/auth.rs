@@ -244,7 +244,7 @@ impl App {
         self.login_failed_hook(actor, handle, reason).await;
     }
 
-    async fn login_failed_hook(&self, actor: &Actor, handle: &str, reason: &str) {
+    pub(crate) async fn login_failed_hook(&self, actor: &Actor, handle: &str, reason: &str) {
         let target = valid(handle);
         self.hook_after(
             EventKind::LoginFailed,

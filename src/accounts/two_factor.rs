@@ -471,8 +471,13 @@ impl App {
         let (user, accepted) = match judged {
             Ok(Ok(found)) => found,
             Ok(Err(Refused::Limited(wait))) => {
-                self.note_refusal(actor, "login.limited", Some(&handle))
-                    .await;
+                // One row (and hook call) a minute per address, as for passwords.
+                if self
+                    .note_refusal(actor, "login.limited", Some(&handle))
+                    .await
+                {
+                    self.login_failed_hook(actor, &handle, "rate_limited").await;
+                }
                 return Err(AppError::TooMany {
                     message: LOGIN_LIMITED.into(),
                     retry_after: wait,
