@@ -915,6 +915,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn two_factor_key_is_read_and_checked() {
+        let (c, w) = parse("twoFactor:\n  requireForAdmins: true\n").unwrap();
+        assert!(c.two_factor.require_for_admins);
+        assert!(w.is_empty(), "{w:?}");
+        assert!(!parse("").unwrap().0.two_factor.require_for_admins);
+        let errors = parse("port: 8000\ntwoFactor:\n  requireForAdmins: maybe\n").unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("requireForAdmins") && e.contains("line 3")),
+            "{errors:?}"
+        );
+        let (_, w) = parse("twoFactor:\n  requireForAdmin: true\n").unwrap();
+        assert!(
+            w.iter().any(|w| w.contains("twoFactor.requireForAdmin")),
+            "{w:?}"
+        );
+    }
+
+    #[test]
     fn empty_text_gives_defaults() {
         let (c, w) = parse("").unwrap();
         assert_eq!(c.port, 8000);
