@@ -468,7 +468,7 @@ impl App {
             let _one_at_a_time = self.two_factor.judging.lock().await;
             self.judge_login_code(actor, &handle, &key, code).await
         };
-        let (user, accepted) = match judged {
+        let (user, accepted, proof) = match judged {
             Ok(Ok(found)) => found,
             Ok(Err(Refused::Limited(wait))) => {
                 // One row (and hook call) a minute per address, as for passwords.
@@ -489,10 +489,6 @@ impl App {
             }
             Err(e) => return Err(e),
         };
-        let Some(ticket) = self.two_factor.tickets().remove(&key) else {
-            // Used meanwhile by a parallel request with the same code.
-            return Err(AppError::forbidden(TICKET_EXPIRED));
-        };
         if let Accepted::RecoveryCode { left } = accepted {
             self.audit(
                 actor,
@@ -503,19 +499,24 @@ impl App {
             .await;
         }
         self.login_succeeded(actor, &user).await?;
-        Ok((user, ticket.proof, accepted))
+        Ok((user, proof, accepted))
     }
 
     /// The judging part of [`App::login_second_factor`], run under its
     /// lock: limits, the code, and a wrong code counted (against the
-    /// address and the account, and the ticket's own count).
+    /// address and the account, and the ticket's own count); a right one
+    /// takes the ticket, so it logs in once.
     async fn judge_login_code(
         &self,
         actor: &Actor,
         handle: &str,
         key: &str,
         code: Option<&str>,
-    ) -> Result<Result<(UserRow, Accepted), Refused>, AppError> {
+    ) -> Result<Result<(UserRow, Accepted, Proof), Refused>, AppError> {
+        // A parallel request may have used or killed the ticket meanwhile.
+        if !self.two_factor.tickets().contains_key(key) {
+            return Err(AppError::forbidden(TICKET_EXPIRED));
+        }
         let ip = actor.ip.map(crate::app::limit_key);
         let limited = ip
             .map_or(Ok(()), |ip| {
@@ -534,7 +535,10 @@ impl App {
             .filter(|u| u.enabled)
             .ok_or_else(|| AppError::forbidden(TICKET_EXPIRED))?;
         match self.judge_code(&user, code.unwrap_or("")).await? {
-            Some(accepted) => Ok(Ok((user, accepted))),
+            Some(accepted) => match self.two_factor.tickets().remove(key) {
+                Some(ticket) => Ok(Ok((user, accepted, ticket.proof))),
+                None => Err(AppError::forbidden(TICKET_EXPIRED)),
+            },
             None => {
                 self.count_login_failure(actor, handle);
                 let mut map = self.two_factor.tickets();
