@@ -103,6 +103,8 @@ pub struct App {
     /// The per-user SillyTavern processes, once `hosting::attach` ran with
     /// an app configured (never for console commands).
     pub hosting: std::sync::OnceLock<Arc<crate::hosting::supervisor::Supervisor>>,
+    /// Two-factor login: the sealing key, logins waiting for a code.
+    pub two_factor: crate::accounts::two_factor::TwoFactorState,
     /// Open connections, capped (see server.rs).
     pub connections: Arc<crate::server::Connections>,
     /// Set once the once-a-second housekeeping task runs.
@@ -171,6 +173,7 @@ impl App {
             account_lock: tokio::sync::Mutex::new(()),
             recovery_judging: tokio::sync::Mutex::new(()),
             hosting: std::sync::OnceLock::new(),
+            two_factor: Default::default(),
             connections: crate::server::Connections::new(MAX_CONNECTIONS_PER_IP),
             housekeeping: std::sync::atomic::AtomicBool::new(false),
             backups: Default::default(),
@@ -232,6 +235,7 @@ impl App {
                     must_change: false,
                     pending: false,
                     quota_mb: None,
+                    two_factor: false,
                 },
             )
         })?;

@@ -39,6 +39,7 @@ pub struct Config {
     pub sso: Sso,
     pub backups: Backups,
     pub recovery: Recovery,
+    pub two_factor: TwoFactorConfig,
     pub passwords: Passwords,
     pub signup: Signup,
     pub quotas: Quotas,
@@ -134,6 +135,15 @@ pub struct Backups {
 #[serde(default, rename_all = "camelCase")]
 pub struct Recovery {
     pub code_digits: u32,
+}
+
+/// Two-factor login (TOTP).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TwoFactorConfig {
+    /// Admins who log in with a password must turn on two-factor login
+    /// before anything else works.
+    pub require_for_admins: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -270,6 +280,7 @@ impl Default for Config {
             sso: Sso::default(),
             backups: Backups::default(),
             recovery: Recovery::default(),
+            two_factor: TwoFactorConfig::default(),
             passwords: Passwords::default(),
             signup: Signup::default(),
             quotas: Quotas::default(),
@@ -721,6 +732,7 @@ const OWN_KEYS: &[&str] = &[
     "sso.logoutUrl",
     "backups.allowFullDataBackup",
     "recovery.codeDigits",
+    "twoFactor.requireForAdmins",
     "passwords.minLength",
     "signup.mode",
     "quotas.defaultMb",
@@ -926,6 +938,7 @@ impl Config {
             "whitelistMode": self.whitelist_mode,
             "basicAuthMode": self.basic_auth_mode,
             "recovery": { "codeDigits": self.recovery.code_digits },
+            "twoFactor": { "requireForAdmins": self.two_factor.require_for_admins },
             "passwords": { "minLength": self.passwords.min_length },
             "signup": { "mode": self.signup.mode },
             "quotas": { "defaultMb": self.quotas.default_mb },
@@ -937,6 +950,26 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_factor_key_is_read_and_checked() {
+        let (c, w) = parse("twoFactor:\n  requireForAdmins: true\n").unwrap();
+        assert!(c.two_factor.require_for_admins);
+        assert!(w.is_empty(), "{w:?}");
+        assert!(!parse("").unwrap().0.two_factor.require_for_admins);
+        let errors = parse("port: 8000\ntwoFactor:\n  requireForAdmins: maybe\n").unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("requireForAdmins") && e.contains("line 3")),
+            "{errors:?}"
+        );
+        let (_, w) = parse("twoFactor:\n  requireForAdmin: true\n").unwrap();
+        assert!(
+            w.iter().any(|w| w.contains("twoFactor.requireForAdmin")),
+            "{w:?}"
+        );
+    }
 
     #[test]
     fn empty_text_gives_defaults() {

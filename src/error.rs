@@ -46,6 +46,11 @@ pub enum AppError {
         "Choose a new password first: the one you logged in with was set by an admin for one use."
     )]
     MustChangePassword,
+    /// The caller is an admin without two-factor login while
+    /// `twoFactor.requireForAdmins` is on: 403 until they turn it on (the
+    /// answer says so in `twoFactorRequired`).
+    #[error("Turn on two-factor login first: this server requires it for admins.")]
+    MustEnrolTwoFactor,
     /// Basic auth required: 401 with a `WWW-Authenticate` challenge.
     #[error("Authentication required")]
     AuthRequired,
@@ -87,7 +92,9 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Forbidden(_) | AppError::MustChangePassword => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_)
+            | AppError::MustChangePassword
+            | AppError::MustEnrolTwoFactor => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Gone(_) => StatusCode::GONE,
@@ -114,6 +121,9 @@ impl AppError {
         let mut body = serde_json::json!({ "error": self.to_string() });
         if matches!(self, AppError::MustChangePassword) {
             body["mustChangePassword"] = true.into();
+        }
+        if matches!(self, AppError::MustEnrolTwoFactor) {
+            body["twoFactorRequired"] = true.into();
         }
         let mut resp = Response::new(body.to_string().into());
         *resp.status_mut() = status;

@@ -46,7 +46,8 @@ struct Cli {
 enum Command {
     /// Start the server (the default).
     Serve,
-    /// Set (or, without a password, clear) an account's password and re-enable it.
+    /// Set (or, without a password, clear) an account's password, re-enable
+    /// it, clear its login limits and remove its two-factor login.
     Recover {
         handle: String,
         password: Option<String>,
@@ -409,12 +410,16 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 
 async fn recover(config: Config, handle: String, password: Option<String>) -> Result<(), String> {
     let app = open(config)?;
-    app.console_recover(&handle, password.as_deref())
+    let two_factor_removed = app
+        .console_recover(&handle, password.as_deref())
         .await
         .map_err(|e| format!("cannot recover '{handle}': {e}"))?;
     match password {
         Some(_) => println!("Password of '{handle}' set; the account is enabled."),
         None => println!("Password of '{handle}' removed; the account is enabled."),
+    }
+    if two_factor_removed {
+        println!("Two-factor login of '{handle}' removed: they can turn it on again on their account page.");
     }
     Ok(())
 }

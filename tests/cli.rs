@@ -238,3 +238,50 @@ async fn listening_beyond_loopback_is_refused_in_an_unsafe_setup() {
     assert_eq!(resp.status(), 200);
     assert!(stop(child).success());
 }
+
+#[tokio::test]
+async fn recover_also_removes_two_factor_login_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        format!("{FAST_HASH}port: 0\n"),
+    )
+    .unwrap();
+    let o = run(dir.path(), &["user", "create", "bob", "--password", "old"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let db = dir.path().join("data").join("innkeeper.db");
+    let rows = |sql: &str| -> i64 {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.query_row(sql, [], |r| r.get(0)).unwrap()
+    };
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute(
+            "INSERT INTO two_factor (handle, secret, enabled, created) VALUES ('bob', 'v1:x', 1, 0)",
+            [],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO recovery_codes (handle, code_hash) VALUES ('bob', 'h')",
+            [],
+        )
+        .unwrap();
+    }
+    let o = run(dir.path(), &["recover", "bob", "new"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("Two-factor login of 'bob' removed"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(rows("SELECT COUNT(*) FROM two_factor"), 0);
+    assert_eq!(rows("SELECT COUNT(*) FROM recovery_codes"), 0);
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM audit WHERE action = '2fa.remove' AND target = 'bob'"),
+        1
+    );
+    // Nothing to remove the second time: nothing said about it.
+    let o = run(dir.path(), &["recover", "bob", "new"]);
+    assert!(o.status.success());
+    assert!(!text(&o).contains("Two-factor"), "{}", text(&o));
+}

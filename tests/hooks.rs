@@ -478,3 +478,68 @@ end
     assert_eq!(recorded(&s), ["before_login 64", "login_failed 64"]);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_two_factor_login_succeeds_after_its_code_and_a_wrong_code_fails() {
+    use innkeeper::accounts::totp;
+    let s = with_scripts(&[("record.lua", RECORDER)], |_| {}).await;
+    s.create_user("ivy", Some("pw"), false).await;
+    let ivy = s.app.find_user_fresh("ivy").await.unwrap().unwrap();
+    let secret = b"12345678901234567890";
+    s.app.begin_two_factor_with(&ivy, secret).await.unwrap();
+    s.app
+        .store
+        .run(|c| innkeeper::store::two_factor::enable(c, "ivy", 0, &[]))
+        .await
+        .unwrap();
+    s.app.directory.invalidate();
+
+    let mut c = s.client();
+    let a = c
+        .send(
+            "/api/users/login",
+            json!({"handle": "ivy", "password": "pw"}),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    let ticket = a.body["ticket"].as_str().unwrap().to_string();
+    let lines = recorded(&s);
+    assert!(has(&lines, "before_login ivy"), "{lines:?}");
+    assert!(
+        !has(&lines, "login_succeeded ivy"),
+        "not after the password alone: {lines:?}"
+    );
+
+    let a = c
+        .send(
+            "/api/users/login-2fa",
+            json!({"ticket": ticket, "code": "abcdefghij"}),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(has(
+        &recorded(&s),
+        "login_failed ivy ip=127.0.0.1 reason=wrong_code"
+    ));
+
+    let code = totp::code_at(secret, totp::step_at(s.app.clock.now_ms()));
+    let a = c
+        .send(
+            "/api/users/login-2fa",
+            json!({"ticket": ticket, "code": code}),
+            &[],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let lines = recorded(&s);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("login_succeeded ivy"))
+            .count(),
+        1,
+        "{lines:?}"
+    );
+}

@@ -28,8 +28,24 @@ pub const RECOVERY_CLOSED: &str =
 impl App {
     /// Checks a login. On success returns the user and what the session
     /// must find unchanged when it is stored (the caller opens it);
-    /// failures count against the IP and the account.
+    /// failures count against the IP and the account. No second factor:
+    /// for logins a proxy vouches for (per-user basic auth).
     pub async fn login(
+        &self,
+        actor: &Actor,
+        handle: &str,
+        password: Option<&str>,
+    ) -> Result<(UserRow, Proof), AppError> {
+        let (user, proof) = self.check_password(actor, handle, password).await?;
+        self.login_succeeded(actor, &user).await?;
+        Ok((user, proof))
+    }
+
+    /// The password step of a login: the user and the proof for their
+    /// session, with nothing cleared or announced yet. An account with
+    /// two-factor login waits for its code next; the others go on to
+    /// [`App::login_succeeded`] at once.
+    pub async fn check_password(
         &self,
         actor: &Actor,
         handle: &str,
@@ -153,10 +169,17 @@ impl App {
                 }
             }
         }
-        if let Some(ip) = ip {
+        Ok((user, proof))
+    }
+
+    /// A login is complete: its counts are cleared (the address's
+    /// per-minute one, the account's and its recovery guard), and it is
+    /// audited and announced to hooks.
+    pub async fn login_succeeded(&self, actor: &Actor, user: &UserRow) -> Result<(), AppError> {
+        if let Some(ip) = actor.ip.map(crate::app::limit_key) {
             self.limits.login_ip.clear(&ip);
         }
-        self.limits.login_account.clear(&account);
+        self.limits.login_account.clear(&user.handle);
         let h = user.handle.clone();
         self.store.run(move |c| store::guards::clear(c, &h)).await?;
         self.audit(actor, "login.success", Some(&user.handle), None)
@@ -168,7 +191,7 @@ impl App {
             fields! { "handle" => user.handle, "ip" => actor.ip_text() },
         )
         .await;
-        Ok((user, proof))
+        Ok(())
     }
 
     /// Re-hashes a password with today's parameters; returns the new
@@ -198,7 +221,7 @@ impl App {
         }
     }
 
-    fn count_login_failure(&self, actor: &Actor, handle: &str) {
+    pub(crate) fn count_login_failure(&self, actor: &Actor, handle: &str) {
         if let Some(ip) = actor.ip.map(crate::app::limit_key) {
             self.limits.login_ip.fail(&ip);
             self.limits.login_ip_hour.fail(&ip);
@@ -216,7 +239,7 @@ impl App {
         AppError::forbidden(INCORRECT_CREDENTIALS)
     }
 
-    async fn login_failed_event(&self, actor: &Actor, handle: &str, reason: &str) {
+    pub(crate) async fn login_failed_event(&self, actor: &Actor, handle: &str, reason: &str) {
         self.audit(
             actor,
             "login.failure",
@@ -227,7 +250,7 @@ impl App {
         self.login_failed_hook(actor, handle, reason).await;
     }
 
-    async fn login_failed_hook(&self, actor: &Actor, handle: &str, reason: &str) {
+    pub(crate) async fn login_failed_hook(&self, actor: &Actor, handle: &str, reason: &str) {
         let target = valid(handle);
         self.hook_after(
             EventKind::LoginFailed,

@@ -127,6 +127,7 @@ mod tests {
             must_change: false,
             pending: false,
             quota_mb: None,
+            two_factor: false,
         }
     }
 

@@ -9,3 +9,5 @@ pub mod invites;
 pub mod password;
 pub mod service;
 pub mod signup;
+pub mod totp;
+pub mod two_factor;

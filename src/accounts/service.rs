@@ -134,6 +134,7 @@ impl App {
             must_change: false,
             pending,
             quota_mb: None,
+            two_factor: false,
         };
         let lifecycle = self.account_lock.lock().await;
         let inserted = {
@@ -457,11 +458,13 @@ impl App {
 
     /// Console recovery: sets or clears the password, re-enables the
     /// account, ends its sessions and clears every limit on it.
+    /// Returns whether a second factor was removed (it is: someone locked
+    /// out has usually lost that too).
     pub async fn console_recover(
         &self,
         target: &str,
         password: Option<&str>,
-    ) -> Result<(), AppError> {
+    ) -> Result<bool, AppError> {
         self.require_user(target).await?;
         self.store_password(target, password.unwrap_or("")).await?;
         let h = target.to_string();
@@ -471,9 +474,12 @@ impl App {
             .revoke_user(target, None, EndReason::PasswordChanged)
             .await?;
         self.clear_limits_of(target).await?;
+        let two_factor_removed = self
+            .remove_two_factor(&Actor::console(), target, "2fa.remove")
+            .await?;
         self.audit(&Actor::console(), "user.recover", Some(target), None)
             .await;
-        Ok(())
+        Ok(two_factor_removed)
     }
 
     /// Clears the login and recovery limits of an account.

@@ -38,6 +38,7 @@ pub async fn get(ctx: &mut Ctx) -> Result<Response, AppError> {
                     "pending": u.pending,
                     "quotaMb": u.quota_mb,
                     "password": u.password.is_some(),
+                    "twoFactor": u.two_factor,
                     "created": u.created,
                 })
             })

@@ -30,6 +30,9 @@ pub struct Ctx {
     pub user: Option<Arc<UserRow>>,
     /// `Set-Cookie` values to add to the response.
     pub cookies: Vec<String>,
+    /// An authenticating proxy vouched for this request (a trusted SSO
+    /// header, or per-user basic auth): no second factor is asked.
+    pub vouched: bool,
 }
 
 /// The session cookie's value, under either of its names.
@@ -72,6 +75,7 @@ impl Ctx {
             session,
             user,
             cookies: Vec::new(),
+            vouched: false,
         })
     }
 
@@ -106,6 +110,17 @@ impl Ctx {
         self.user
             .as_deref()
             .ok_or_else(|| AppError::forbidden("Forbidden"))
+    }
+
+    /// True when the caller must turn on two-factor login before anything
+    /// else (`twoFactor.requireForAdmins`; never for a request a proxy
+    /// vouched for).
+    pub fn must_enrol_two_factor(&self) -> bool {
+        !self.vouched
+            && self
+                .user
+                .as_deref()
+                .is_some_and(|u| self.app.must_enrol_two_factor(u))
     }
 
     /// An admin, or 403.

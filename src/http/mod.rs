@@ -18,6 +18,7 @@ pub mod router;
 pub mod sessions;
 pub mod settings;
 pub mod signup;
+pub mod two_factor;
 pub mod users;
 
 use std::convert::Infallible;

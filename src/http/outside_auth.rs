@@ -18,8 +18,12 @@ pub async fn apply(ctx: &mut Ctx) -> Result<(), AppError> {
         sso(ctx).await?;
     }
     let c = &ctx.app.config;
-    if c.basic_auth_mode && c.per_user_basic_auth && ctx.user.is_none() {
-        per_user_basic(ctx).await?;
+    if c.basic_auth_mode && c.per_user_basic_auth {
+        // Every request of this mode passed basic auth as an account.
+        ctx.vouched = true;
+        if ctx.user.is_none() {
+            per_user_basic(ctx).await?;
+        }
     }
     Ok(())
 }
@@ -44,6 +48,7 @@ async fn sso(ctx: &mut Ctx) -> Result<(), AppError> {
     let handle =
         handle::slugify(raw.trim()).map_err(|_| AppError::forbidden("Invalid SSO user"))?;
     if ctx.user.as_ref().is_some_and(|u| u.handle == handle) {
+        ctx.vouched = true;
         return Ok(());
     }
     let user = match ctx.app.find_user_shared(&handle).await? {
@@ -76,6 +81,7 @@ async fn sso(ctx: &mut Ctx) -> Result<(), AppError> {
         return Err(AppError::forbidden(USER_DISABLED));
     }
     ctx.start_session(&user.handle, Proof::Trusted).await?;
+    ctx.vouched = true;
     let mut actor = ctx.actor();
     actor.handle = Some(user.handle.clone());
     ctx.app

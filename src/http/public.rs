@@ -167,7 +167,9 @@ async fn auto_login_handle(ctx: &Ctx) -> Result<Option<String>, AppError> {
     let users = ctx.app.users().await?;
     let mut enabled = users.list.iter().filter(|u| u.enabled);
     Ok(match (enabled.next(), enabled.next()) {
-        (Some(only), None) if only.password.is_none() => Some(only.handle.clone()),
+        (Some(only), None) if only.password.is_none() && !only.two_factor => {
+            Some(only.handle.clone())
+        }
         _ => None,
     })
 }
@@ -245,14 +247,72 @@ pub async fn login(ctx: &mut Ctx) -> Result<Response, AppError> {
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
     let password = string_field(&body, "password");
     let actor = ctx.actor();
-    let (user, proof) = ctx.app.login(&actor, &handle, password.as_deref()).await?;
-    ctx.start_session(&user.handle, proof).await?;
-    if user.must_change {
-        return Ok(reply::json(
-            &json!({ "handle": user.handle, "mustChangePassword": true }),
-        ));
+    let (user, proof) = ctx
+        .app
+        .check_password(&actor, &handle, password.as_deref())
+        .await?;
+    if user.two_factor {
+        // The password was right, but this account also wants a code: no
+        // session yet. 401 (not logged in, for any client that only looks
+        // at the status) with the ticket that `login-2fa` takes with the
+        // code. Nothing is cleared until the code is right, so a known
+        // password does not reset the count of wrong codes.
+        let ticket = ctx.app.issue_two_factor_ticket(&user, proof);
+        let mut r = reply::json(&json!({
+            "error": crate::accounts::two_factor::TWO_FACTOR_NEEDED,
+            "twoFactor": true,
+            "ticket": ticket,
+        }));
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        return Ok(r);
     }
-    Ok(reply::json(&json!({ "handle": user.handle })))
+    ctx.app.login_succeeded(&actor, &user).await?;
+    ctx.start_session(&user.handle, proof).await?;
+    Ok(logged_in(&user, None))
+}
+
+/// The answer to a finished login: {handle}, and `mustChangePassword`
+/// for a temporary password, `recoveryCodesLeft` after a recovery code.
+fn logged_in(user: &crate::store::users::UserRow, recovery_codes_left: Option<usize>) -> Response {
+    let mut body = json!({ "handle": user.handle });
+    if user.must_change {
+        body["mustChangePassword"] = true.into();
+    }
+    if let Some(left) = recovery_codes_left {
+        body["recoveryCodesLeft"] = left.into();
+    }
+    reply::json(&body)
+}
+
+/// `POST /api/users/login-2fa` {ticket, code} → {handle} and a new
+/// session: the second step of a login with two-factor login on. `code`
+/// is the app's 6 digits or one of the account's recovery codes. Wrong →
+/// 403 `Incorrect code` (counted like a wrong password); an unknown or
+/// expired ticket → 403 asking for the password again.
+pub async fn login_second_factor(ctx: &mut Ctx) -> Result<Response, AppError> {
+    let limit = ctx.app.json_limit();
+    let body = ctx.req.json(limit).await?;
+    let ticket = text_field(&body, "ticket").ok_or_else(AppError::missing)?;
+    let code = match body.get("code") {
+        None | Some(serde_json::Value::Null) => return Err(AppError::missing()),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => {
+            return Err(AppError::missing())
+        }
+        // Only a JSON string can be a code; anything else is a wrong one.
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(_) => None,
+    };
+    let actor = ctx.actor();
+    let (user, proof, accepted) = ctx
+        .app
+        .login_second_factor(&actor, &ticket, code.as_deref())
+        .await?;
+    ctx.start_session(&user.handle, proof).await?;
+    let left = match accepted {
+        crate::accounts::two_factor::Accepted::RecoveryCode { left } => Some(left),
+        crate::accounts::two_factor::Accepted::Totp => None,
+    };
+    Ok(logged_in(&user, left))
 }
 
 /// `POST /api/users/recover-step1` {handle} → 204, a code on the console.

@@ -13,7 +13,7 @@ use crate::http::context::Ctx;
 use crate::http::request::Req;
 use crate::http::{
     admin, app_admin, assets, files, hosted, invites, outside_auth, public, reply, sessions,
-    settings, signup, users,
+    settings, signup, two_factor, users,
 };
 
 pub async fn handle(app: Arc<App>, req: Req) -> Response {
@@ -52,6 +52,11 @@ async fn route(app: Arc<App>, mut req: Req) -> Result<Response, AppError> {
                 true => Ok(reply::redirect("/innkeeper/#account")),
                 false => Err(AppError::MustChangePassword),
             },
+            // And until an admin who must turns on two-factor login.
+            Ok(()) if ctx.must_enrol_two_factor() => match ctx.req.is_navigation() {
+                true => Ok(reply::redirect("/innkeeper/#account")),
+                false => Err(AppError::MustEnrolTwoFactor),
+            },
             Ok(()) => hosted::forward(&mut ctx, sup).await,
             Err(e) => Err(e),
         };
@@ -63,6 +68,9 @@ async fn route(app: Arc<App>, mut req: Req) -> Result<Response, AppError> {
         Err(e) => Err(e),
         Ok(()) if must_change(&ctx) && !temporary_password_allows(&ctx.req.method, &path) => {
             Err(AppError::MustChangePassword)
+        }
+        Ok(()) if ctx.must_enrol_two_factor() && !enrolment_allows(&ctx.req.method, &path) => {
+            Err(AppError::MustEnrolTwoFactor)
         }
         Ok(()) if get => get_route(&mut ctx, &path).await,
         Ok(()) if ctx.req.method == Method::POST => match ctx.check_csrf() {
@@ -110,6 +118,19 @@ fn temporary_password_allows(method: &Method, path: &str) -> bool {
         Method::POST => CALLS.contains(&path),
         _ => false,
     }
+}
+
+/// Where an admin who must turn on two-factor login may go: what a
+/// temporary password allows (the pages, logging out) and the set-up.
+fn enrolment_allows(method: &Method, path: &str) -> bool {
+    const CALLS: &[&str] = &[
+        "/api/users/two-factor/status",
+        "/api/users/two-factor/begin",
+        "/api/users/two-factor/confirm",
+    ];
+    temporary_password_allows(method, path)
+        && !(*method == Method::POST && path == "/api/users/change-password")
+        || (*method == Method::POST && CALLS.contains(&path))
 }
 
 fn with_cookies(mut resp: Response, cookies: Vec<String>) -> Response {
@@ -162,6 +183,7 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         // Public.
         "users/list" => public::list(ctx).await,
         "users/login" => public::login(ctx).await,
+        "users/login-2fa" => public::login_second_factor(ctx).await,
         "users/recover-step1" => public::recover_step1(ctx).await,
         "users/recover-step2" => public::recover_step2(ctx).await,
         "invites/check" => invites::check(ctx).await,
@@ -183,6 +205,11 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "sessions/end-others" => sessions::end_others(ctx).await,
         "users/avatar-info" => users::avatar_info(ctx).await,
         "users/choose-persona-avatar" => users::choose_persona_avatar(ctx).await,
+        "users/two-factor/status" => two_factor::status(ctx).await,
+        "users/two-factor/begin" => two_factor::begin(ctx).await,
+        "users/two-factor/confirm" => two_factor::confirm(ctx).await,
+        "users/two-factor/recovery-codes" => two_factor::recovery_codes(ctx).await,
+        "users/two-factor/disable" => two_factor::disable(ctx).await,
         "settings/get" => settings::get(ctx).await,
         "settings/save" => settings::save(ctx).await,
         "settings/get-snapshots" => settings::list_snapshots(ctx).await,
@@ -200,6 +227,7 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "users/slugify" => admin::slugify(ctx).await,
         "users/check-handle" => admin::check_handle(ctx).await,
         "users/clear-limits" => admin::clear_limits(ctx).await,
+        "users/two-factor/remove" => two_factor::remove(ctx).await,
         "audit/list" => admin::audit(ctx).await,
         "users/approve" => signup::approve(ctx).await,
         "users/set-quota" => admin::set_quota(ctx).await,

@@ -42,6 +42,8 @@ pub fn me(ctx: &Ctx) -> Result<Response, AppError> {
         "password": u.password.is_some(),
         "created": u.created,
         "mustChangePassword": u.must_change,
+        "twoFactor": u.two_factor,
+        "twoFactorRequired": ctx.must_enrol_two_factor(),
     })))
 }
 

@@ -347,6 +347,7 @@ fn row_of(u: &LegacyUser, avatar: Option<&String>) -> UserRow {
         must_change: false,
         pending: false,
         quota_mb: None,
+        two_factor: false,
     }
 }
 
@@ -792,6 +793,7 @@ mod tests {
             must_change: false,
             pending: false,
             quota_mb: None,
+            two_factor: false,
         }
     }
 

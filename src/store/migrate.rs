@@ -76,6 +76,24 @@ const STEPS: &[&str] = &[
     // 5: a per-account storage quota that overrides `quotas.defaultMb`
     // (NULL: the default; 0: none).
     "ALTER TABLE users ADD COLUMN quota_mb INTEGER;",
+    // 6: two-factor login. `secret` is the TOTP secret sealed with the key
+    // file beside the database (see accounts::two_factor), `enabled` is 0
+    // while an enrolment waits for its first code, `last_step` the newest
+    // time step a code was used for (never accepted again). Recovery codes
+    // are kept only as hashes.
+    "CREATE TABLE two_factor (
+        handle TEXT PRIMARY KEY NOT NULL REFERENCES users(handle) ON DELETE CASCADE,
+        secret TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        last_step INTEGER
+    );
+    CREATE TABLE recovery_codes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        handle TEXT NOT NULL REFERENCES users(handle) ON DELETE CASCADE,
+        code_hash TEXT NOT NULL
+    );
+    CREATE INDEX recovery_codes_handle ON recovery_codes(handle);",
 ];
 
 /// The schema version this program writes.

@@ -8,6 +8,7 @@ pub mod invites;
 pub mod migrate;
 pub mod sessions;
 pub mod snapshots;
+pub mod two_factor;
 pub mod users;
 
 use std::path::{Path, PathBuf};

@@ -30,6 +30,9 @@ pub struct UserRow {
     /// Storage quota in MiB overriding the configured default (Some(0):
     /// none for this account).
     pub quota_mb: Option<i64>,
+    /// Two-factor login is on (read from the `two_factor` table; written
+    /// only there).
+    pub two_factor: bool,
 }
 
 /// The tag of a custom avatar (see [`UserRow::avatar_tag`]).
@@ -40,6 +43,11 @@ pub fn avatar_tag(avatar: &str) -> String {
 
 const COLUMNS: &str = "handle, name, created, password, legacy_salt, admin, enabled, avatar, \
      persona_avatar, must_change, pending, quota_mb";
+
+/// What a read selects: the stored columns and whether two-factor login is on.
+const SELECTED: &str = "handle, name, created, password, legacy_salt, admin, enabled, avatar, \
+     persona_avatar, must_change, pending, quota_mb, \
+     EXISTS (SELECT 1 FROM two_factor t WHERE t.handle = users.handle AND t.enabled = 1)";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     let avatar: Option<String> = r.get(7)?;
@@ -57,13 +65,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         must_change: r.get(9)?,
         pending: r.get(10)?,
         quota_mb: r.get(11)?,
+        two_factor: r.get(12)?,
     })
 }
 
 pub fn get(conn: &Connection, handle: &str) -> Result<Option<UserRow>, StoreError> {
     Ok(conn
         .query_row(
-            &format!("SELECT {COLUMNS} FROM users WHERE handle = ?1"),
+            &format!("SELECT {SELECTED} FROM users WHERE handle = ?1"),
             [handle],
             from_row,
         )
@@ -73,7 +82,7 @@ pub fn get(conn: &Connection, handle: &str) -> Result<Option<UserRow>, StoreErro
 /// Every account, oldest first.
 pub fn list(conn: &Connection) -> Result<Vec<UserRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM users ORDER BY created, handle"
+        "SELECT {SELECTED} FROM users ORDER BY created, handle"
     ))?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)

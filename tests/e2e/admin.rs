@@ -475,6 +475,7 @@ async fn admin_page_fits_a_phone() {
             "Edit profile…",
             "Change password…",
             "Remove password…",
+            "Remove two-factor…",
             "Disable",
             "Promote",
             "Sessions…",

@@ -23,3 +23,4 @@ mod sessions;
 mod signup;
 mod st_page;
 mod status;
+mod two_factor;

@@ -1,6 +1,6 @@
 /**
  * The account view: profile (name, picture, handle, role, created), password,
- * settings snapshots, backup download, the two resets, and log out.
+ * two-factor login, settings snapshots, backup download, the two resets, and log out.
  *
  * Destructive steps (removing the password, restoring a snapshot, the resets)
  * ask first in our own dialog; the account reset also needs a one-time code
@@ -24,6 +24,7 @@ import { formatJson } from './json-check.js';
 import { ACCOUNTS_OFF_HINT, PASSWORD_PRIVACY_NOTE } from './messages.js';
 import { viewFrame, card, button } from './view.js';
 import { createSessionsCard } from './sessions.js';
+import { createTwoFactorCard } from './two-factor.js';
 
 function errorLine(test) {
   return h('p', { class: 'error', test, role: 'alert', hidden: true });
@@ -582,6 +583,7 @@ export function createAccountView(ctx) {
 
   const snapshots = createSnapshotsCard(ctx);
   const sessions = ctx.accounts ? createSessionsCard() : null;
+  const twoFactor = ctx.accounts ? createTwoFactorCard(ctx) : null;
   const afterReset = async () => {
     snapshots.closeViewer();
     await Promise.all([snapshots.load(), ctx.refreshMe()]);
@@ -593,6 +595,7 @@ export function createAccountView(ctx) {
     ctx.accounts ? createPasswordCard(ctx) : createAccountsOffCard(),
     snapshots.el,
     createBackupCard(ctx),
+    twoFactor?.el,
     sessions?.el,
     h('h2', { class: 'section-title danger-title' }, icon('warning'), 'Danger zone'),
     createResetSettingsCard(ctx),
@@ -605,6 +608,7 @@ export function createAccountView(ctx) {
       snapshots.load().catch((err) => showStatus(`Could not load your settings snapshots: ${describeError(err)}`, 'error')),
       profile.loadSource().catch((err) => showStatus(`Could not read your picture's source: ${describeError(err)}`, 'error')),
       sessions?.load().catch((err) => showStatus(`Could not load your signed-in sessions: ${describeError(err)}`, 'error')),
+      twoFactor?.load().catch((err) => showStatus(`Could not read your two-factor login: ${describeError(err)}`, 'error')),
     ]);
   }
 

@@ -219,6 +219,31 @@ function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
     });
   }
 
+  /** Removes someone's second factor (a lost phone): a red dialog, then the call; audited. */
+  async function removeTwoFactor(btn, user) {
+    const self = user.handle === ctx.me.handle;
+    const ok = await confirmDialog({
+      title: `Remove the two-factor login of ${user.name || user.handle}?`,
+      message: self
+        ? 'Your password alone will log you in, until you turn two-factor login on again on your account page.'
+        : `${user.handle}'s password alone will log them in, until they turn two-factor login on again `
+          + 'on their account page. Their authenticator app and recovery codes stop working.',
+      okLabel: 'Remove two-factor login',
+      danger: true,
+      test: 'admin-two-factor-remove',
+    });
+    if (!ok) {
+      showStatus(`The two-factor login of ${user.handle} was kept.`, 'info');
+      return;
+    }
+    await act(btn, async () => {
+      await api('/api/users/two-factor/remove', { handle: user.handle });
+      await afterChange(user.handle);
+      if (self) await ctx.refreshMe();
+      return `Removed the two-factor login of ${user.handle}.`;
+    });
+  }
+
   async function deleteUser(btn, user) {
     const purge = checkbox('Also delete their data folder (characters, chats, settings…). This cannot be undone.',
       { test: 'admin-delete-purge' });
@@ -333,6 +358,8 @@ function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
     const edit = small('Edit profile…', 'admin-edit', { iconName: 'pencil' });
     const password = small(user.password ? 'Change password…' : 'Set password…', 'admin-password', { iconName: 'key' });
     const removePw = small('Remove password…', 'admin-password-remove', { iconName: 'unlock', hidden: !user.password });
+    const removeTwoFactorButton = small('Remove two-factor…', 'admin-two-factor-remove',
+      { iconName: 'unlock', hidden: !user.twoFactor });
     const backup = small('Backup', 'admin-backup', { iconName: 'download' });
     const unlock = small('Unlock login attempts', 'admin-unlock', { iconName: 'unlock' });
     const del = small('Delete…', 'admin-delete', { iconName: 'trash', kind: 'danger-quiet' });
@@ -365,6 +392,7 @@ function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
     edit.addEventListener('click', () => editProfile(edit, user, afterChange));
     password.addEventListener('click', () => changePassword(password, user));
     removePw.addEventListener('click', () => removePassword(removePw, user));
+    removeTwoFactorButton.addEventListener('click', () => removeTwoFactor(removeTwoFactorButton, user));
     del.addEventListener('click', () => deleteUser(del, user));
     backup.addEventListener('click', () => act(backup, async () => {
       const result = await downloadWithStatus(backupStatus, '/api/users/backup', { handle: user.handle },
@@ -428,13 +456,16 @@ function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
       h('span', { class: `badge ${state[0]}`, test: 'admin-enabled', 'data-state': state[1] }, state[2])),
     h('td', { 'data-label': 'Password' },
       h('span', { class: 'password-flag', test: 'admin-password-state', 'data-state': user.password ? 'locked' : 'unlocked' },
-        icon(user.password ? 'lock' : 'unlock'), user.password ? 'Set' : 'None')),
+        icon(user.password ? 'lock' : 'unlock'), user.password ? 'Set' : 'None'),
+      user.twoFactor
+        ? h('span', { class: 'badge badge-quiet', test: 'admin-two-factor-state', 'data-state': 'on', title: 'Two-factor login is on' }, '2FA')
+        : h('span', { test: 'admin-two-factor-state', 'data-state': 'off', hidden: true })),
     h('td', { 'data-label': 'Created' },
       h('time', { datetime: isoDate(user.created), title: formatDateTime(user.created) }, formatDate(user.created))),
     usageCell,
     h('td', { class: 'row-actions', 'data-label': 'Actions' },
       ...approval,
-      actionMenu([edit, password, removePw, toggleEnabled, toggleAdmin, sessionsItem, quota, backup, unlock, del], {
+      actionMenu([edit, password, removePw, removeTwoFactorButton, toggleEnabled, toggleAdmin, sessionsItem, quota, backup, unlock, del], {
         label: 'More',
         ariaLabel: `Actions for ${label}`,
         test: 'admin-more',

@@ -13,12 +13,16 @@
 
 /** An HTTP error answer from the server. */
 export class ApiError extends Error {
-  constructor(message, { status = 0, retryAfter = null, path = '' } = {}) {
+  constructor(message, {
+    status = 0, retryAfter = null, path = '', data = null,
+  } = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.retryAfter = retryAfter;
     this.path = path;
+    /** The whole JSON answer (e.g. a login's `twoFactor` and `ticket`), or null. */
+    this.data = data;
   }
 }
 
@@ -72,10 +76,11 @@ function parseRetryAfter(value) {
 /** Builds an ApiError from a failed response, reading its `{"error": …}` body. */
 async function errorFrom(res, path) {
   let message = '';
+  let data = null;
   const text = await res.text().catch(() => '');
   if (text) {
     try {
-      const data = JSON.parse(text);
+      data = JSON.parse(text);
       if (data && typeof data.error === 'string') message = data.error;
       else if (data && typeof data.message === 'string') message = data.message;
     } catch {
@@ -88,6 +93,7 @@ async function errorFrom(res, path) {
     status: res.status,
     retryAfter: parseRetryAfter(res.headers.get('Retry-After')),
     path,
+    data: data && typeof data === 'object' ? data : null,
   });
 }
 

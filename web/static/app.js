@@ -9,6 +9,7 @@
  */
 
 import { createMustChangeView } from './must-change.js';
+import { createTwoFactorRequiredView } from './two-factor.js';
 import { api, getJson, loadServerInfo, forgetCsrfToken, ApiError } from './api.js';
 import { h } from './dom.js';
 import { icon } from './icons.js';
@@ -255,6 +256,14 @@ async function boot() {
       main.replaceChildren(only.el);
       document.title = 'Choose your password · Innkeeper';
       only.focus();
+      return;
+    }
+    if (me.twoFactorRequired) {
+      // An admin on a server that requires two-factor login: set it up first.
+      const only = createTwoFactorRequiredView(ctx, { onLogout: logout });
+      main.replaceChildren(only.el);
+      document.title = 'Turn on two-factor login · Innkeeper';
+      await only.load();
       return;
     }
     renderNav();

@@ -5,6 +5,11 @@
  */
 
 const WORDS = {
+  '2fa.disable': 'Turned off two-factor login',
+  '2fa.enable': 'Turned on two-factor login',
+  '2fa.recovery-code-used': 'Logged in with a recovery code',
+  '2fa.recovery-codes': 'Made new recovery codes',
+  '2fa.remove': 'Removed two-factor login',
   'app.restart': 'Restarted SillyTavern',
   'app.stop': 'Stopped SillyTavern',
   'backup.full': 'Downloaded the full backup',

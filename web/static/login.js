@@ -4,11 +4,14 @@
  * Two styles, as the server decides: a list of account cards (avatar, name,
  * lock icon when a password is needed) or, in discreet mode, a handle field
  * that reveals nothing about who has an account. Both lead to the same
- * password form and to the "forgot password" recovery flow, whose one-time
- * code is printed on the server console for the admin to pass on.
+ * password form (then, for accounts with two-factor login, a code step)
+ * and to the "forgot password" recovery flow, whose one-time code is
+ * printed on the server console for the admin to pass on.
  */
 
-import { api, forgetCsrfToken, loadServerInfo } from './api.js';
+import {
+  api, forgetCsrfToken, loadServerInfo, ApiError,
+} from './api.js';
 import { newPasswordFields } from './password-fields.js';
 import { h, field, setError } from './dom.js';
 import { icon } from './icons.js';
@@ -45,9 +48,25 @@ function cleanHandle(text) {
   return text.trim().toLowerCase();
 }
 
-/** Logs in and leaves for the app; the session changed, so the old CSRF token is dropped. */
+/**
+ * Logs in and leaves for the app; the session changed, so the old CSRF
+ * token is dropped. An account with two-factor login answers the right
+ * password with 401 `twoFactor` and a ticket: then the code step is shown.
+ */
 async function logIn(handle, password) {
-  await api('/api/users/login', { handle, password });
+  try {
+    await api('/api/users/login', { handle, password });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401 && err.data?.twoFactor && err.data.ticket) {
+      renderCode(handle, err.data.ticket);
+      return 'Password accepted. Now enter the code from your authenticator app.';
+    }
+    throw err;
+  }
+  return leave();
+}
+
+function leave() {
   forgetCsrfToken();
   const next = nextUrl();
   location.assign(next);
@@ -200,6 +219,65 @@ function renderPassword(user, message = '') {
         : null,
       linkButton('Forgot password?', 'forgot-link', () => renderRecover(user.handle))),
   ], password);
+}
+
+/* ---------- code step (two-factor login) ---------- */
+
+function renderCode(handle, ticket) {
+  const code = h('input', {
+    type: 'text',
+    name: 'code',
+    inputmode: 'numeric',
+    autocomplete: 'one-time-code',
+    autocapitalize: 'none',
+    spellcheck: 'false',
+    maxlength: '16',
+    test: 'login-code',
+  });
+  const error = errorBox('login-error');
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', test: 'login-code-submit' },
+    'Log in');
+  const form = h('form', { class: 'login-form', novalidate: true },
+    field('Code', code, {
+      hint: 'The 6 digits your authenticator app shows, or one of your recovery codes.',
+    }),
+    error,
+    submit);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (!code.value.trim()) {
+      const text = 'Enter the code from your authenticator app.';
+      setError(error, text);
+      showStatus(text, 'error');
+      code.focus();
+      return;
+    }
+    act(submit, async () => {
+      const answer = await api('/api/users/login-2fa', { ticket, code: code.value.trim() });
+      const left = answer?.recoveryCodesLeft;
+      const message = leave();
+      return typeof left === 'number' ? `${message} (Recovery code used: ${left} left.)` : message;
+    }, {
+      onError(err, text) {
+        // The password step has to be done again (the login expired, or
+        // too many wrong codes).
+        if (err instanceof ApiError && err.status === 403 && /expired/i.test(err.message)) {
+          backToLogin(handle, text);
+          return;
+        }
+        setError(error, text);
+        code.select();
+        code.focus();
+      },
+    });
+  });
+  show([
+    h('h2', {}, 'Two-factor login'),
+    h('p', { class: 'muted', test: 'login-code-for', 'data-handle': handle }, `Logging in as ${handle}.`),
+    form,
+    h('div', { class: 'login-links' },
+      linkButton('Start again', 'login-code-back', () => backToLogin(handle))),
+  ], code);
 }
 
 /* ---------- discreet style ---------- */
