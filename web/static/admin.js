@@ -103,7 +103,7 @@ function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
       cell.replaceChildren(
         h('span', {}, formatBytes(u?.bytes)),
         h('span', { class: 'subtle' }, plural(u?.files ?? 0, 'file')),
-        u?.quotaBytes ? h('span', { class: 'subtle', test: 'admin-quota' }, `of ${formatBytes(u.quotaBytes)}`) : null,
+        ...(u?.quotaBytes ? [h('span', { class: 'subtle', test: 'admin-quota' }, `of ${formatBytes(u.quotaBytes)}`)] : []),
       );
     }, (err) => {
       cell.dataset.state = 'error';
