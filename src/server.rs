@@ -154,6 +154,7 @@ fn start_housekeeping(app: &Arc<App>) {
                 tracing::warn!("session sweep failed: {e}");
             }
             app.flush_refusals().await;
+            app.two_factor.sweep(app.clock.now_ms());
             // Console commands may have changed accounts meanwhile.
             let now = app.store.data_version().await.ok();
             if data_version.is_some() && now != data_version {

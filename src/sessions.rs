@@ -72,6 +72,9 @@ pub enum EndReason {
     /// Ended from the session list, by its user on another device or by
     /// an admin.
     EndedElsewhere,
+    /// Two-factor login was turned on: other sessions log in again, with
+    /// a code.
+    TwoFactorOn,
 }
 
 impl EndReason {
@@ -84,6 +87,7 @@ impl EndReason {
             EndReason::Expired => "expired",
             EndReason::TooMany => "too_many_sessions",
             EndReason::EndedElsewhere => "ended_elsewhere",
+            EndReason::TwoFactorOn => "two_factor_on",
         }
     }
 }

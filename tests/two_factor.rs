@@ -834,3 +834,23 @@ async fn parallel_code_guesses_cannot_outrun_the_limit() {
         .count();
     assert_eq!((wrong, limited), (5, 7), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn turning_it_on_ends_the_other_sessions() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw"), false).await;
+    let (_, elsewhere) = s.login_with_cookie("alice", "pw").await;
+    let mut here = s.login("alice", "pw").await;
+    enrol(&s, &mut here).await;
+    let resp = reqwest::Client::new()
+        .get(s.url("/api/ping"))
+        .header("Cookie", format!("innkeeper_sid={elsewhere}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["sessionEnded"], "two_factor_on");
+    // The session that turned it on stays.
+    assert_eq!(here.fetch("/api/users/me").await.status, StatusCode::OK);
+}

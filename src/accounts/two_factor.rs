@@ -96,6 +96,16 @@ pub struct Status {
 }
 
 impl TwoFactorState {
+    /// Drops the tickets of logins whose code never came; returns how
+    /// many went. Run by the housekeeping task, so they do not wait for
+    /// the table to fill.
+    pub fn sweep(&self, now: i64) -> usize {
+        let mut map = self.tickets();
+        let before = map.len();
+        map.retain(|_, t| t.expires > now);
+        before - map.len()
+    }
+
     fn tickets(&self) -> std::sync::MutexGuard<'_, HashMap<String, Ticket>> {
         self.tickets.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -364,6 +374,15 @@ impl App {
         if !on {
             return Err(AppError::bad(NOT_STARTED));
         }
+        // Whoever else is logged in got there without a code: they log in
+        // again, with one. The session that turned it on stays.
+        self.sessions
+            .revoke_user(
+                &user.handle,
+                actor.session.as_deref(),
+                crate::sessions::EndReason::TwoFactorOn,
+            )
+            .await?;
         self.audit(actor, "2fa.enable", Some(&user.handle), None)
             .await;
         Ok(codes)
@@ -632,6 +651,26 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sweep_drops_only_expired_tickets() {
+        let state = TwoFactorState::default();
+        for (name, expires) in [("old", 100), ("edge", 200), ("new", 300)] {
+            state.tickets().insert(
+                name.to_string(),
+                Ticket {
+                    handle: "alice".into(),
+                    proof: Proof::Trusted,
+                    expires,
+                    wrong: 0,
+                },
+            );
+        }
+        assert_eq!(state.sweep(200), 2);
+        let left: Vec<_> = state.tickets().keys().cloned().collect();
+        assert_eq!(left, ["new"]);
+        assert_eq!(state.sweep(200), 0);
+    }
 
     #[test]
     fn seal_opens_only_for_its_handle_and_key() {

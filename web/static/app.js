@@ -161,6 +161,7 @@ const SESSION_ENDED = {
   expired: 'Your session has ended: it was unused for too long.',
   too_many_sessions: 'Your session has ended: your account logged in on too many devices, and this was the oldest session.',
   ended_elsewhere: 'Your session has ended: it was signed out from the list of sessions on another device.',
+  two_factor_on: 'Your session has ended: two-factor login was turned on for your account. Log in again with a code.',
 };
 
 /** After a 403: if the session itself is gone, say why and offer the way back in. */
