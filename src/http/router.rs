@@ -47,17 +47,12 @@ async fn route(app: Arc<App>, mut req: Req) -> Result<Response, AppError> {
     let mut ctx = Ctx::resolve(app, req).await?;
     if let Some(sup) = hosting.filter(|_| !crate::hosting::routes::kept(&path)) {
         let resp = match outside_auth::apply(&mut ctx).await {
-            // The app waits until a temporary password is replaced.
-            Ok(()) if must_change(&ctx) => match ctx.req.is_navigation() {
-                true => Ok(reply::redirect("/innkeeper/#account")),
-                false => Err(AppError::MustChangePassword),
+            // The app waits until the account page's business is done.
+            Ok(()) => match held_back(&ctx, None) {
+                Some(_) if ctx.req.is_navigation() => Ok(reply::redirect("/innkeeper/#account")),
+                Some(e) => Err(e),
+                None => hosted::forward(&mut ctx, sup).await,
             },
-            // And until an admin who must turns on two-factor login.
-            Ok(()) if ctx.must_enrol_two_factor() => match ctx.req.is_navigation() {
-                true => Ok(reply::redirect("/innkeeper/#account")),
-                false => Err(AppError::MustEnrolTwoFactor),
-            },
-            Ok(()) => hosted::forward(&mut ctx, sup).await,
             Err(e) => Err(e),
         };
         ctx.req.drain(DRAIN_LIMIT, DRAIN_TIME).await;
@@ -66,18 +61,15 @@ async fn route(app: Arc<App>, mut req: Req) -> Result<Response, AppError> {
     }
     let resp = match outside_auth::apply(&mut ctx).await {
         Err(e) => Err(e),
-        Ok(()) if must_change(&ctx) && !temporary_password_allows(&ctx.req.method, &path) => {
-            Err(AppError::MustChangePassword)
-        }
-        Ok(()) if ctx.must_enrol_two_factor() && !enrolment_allows(&ctx.req.method, &path) => {
-            Err(AppError::MustEnrolTwoFactor)
-        }
-        Ok(()) if get => get_route(&mut ctx, &path).await,
-        Ok(()) if ctx.req.method == Method::POST => match ctx.check_csrf() {
-            Ok(()) => post_route(&mut ctx, &path).await,
-            Err(e) => Err(e),
+        Ok(()) => match held_back(&ctx, Some(&path)) {
+            Some(e) => Err(e),
+            None if get => get_route(&mut ctx, &path).await,
+            None if ctx.req.method == Method::POST => match ctx.check_csrf() {
+                Ok(()) => post_route(&mut ctx, &path).await,
+                Err(e) => Err(e),
+            },
+            None => Ok(not_found(&ctx.req)),
         },
-        Ok(()) => Ok(not_found(&ctx.req)),
     };
     // Whatever the outcome, unread body first, then the answer with any
     // cookie a login on the way set (SSO, basic auth).
@@ -86,9 +78,21 @@ async fn route(app: Arc<App>, mut req: Req) -> Result<Response, AppError> {
     Ok(with_cookies(resp, ctx.cookies))
 }
 
-/// True when the caller logged in with a temporary password an admin set.
-fn must_change(ctx: &Ctx) -> bool {
-    ctx.user.as_deref().is_some_and(|u| u.must_change)
+/// Why the caller may not go on to `path` yet (None: they may): a
+/// temporary password an admin set must be replaced first, and an admin
+/// held to two-factor login must turn it on. `None` for the path means a
+/// request for the hosted app, which waits for either.
+fn held_back(ctx: &Ctx, path: Option<&str>) -> Option<AppError> {
+    let method = &ctx.req.method;
+    if ctx.user.as_deref().is_some_and(|u| u.must_change)
+        && !path.is_some_and(|p| temporary_password_allows(method, p))
+    {
+        return Some(AppError::MustChangePassword);
+    }
+    if ctx.must_enrol_two_factor() && !path.is_some_and(|p| enrolment_allows(method, p)) {
+        return Some(AppError::MustEnrolTwoFactor);
+    }
+    None
 }
 
 /// Where someone on a temporary password may go: the pages and calls that

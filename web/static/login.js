@@ -13,6 +13,7 @@ import {
   api, forgetCsrfToken, loadServerInfo, ApiError,
 } from './api.js';
 import { newPasswordFields } from './password-fields.js';
+import { PENDING_SIGNUP_KEY } from './messages.js';
 import { h, field, setError } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage } from './avatar.js';
@@ -458,9 +459,6 @@ function renderRecover(initialHandle) {
 }
 
 /* ---------- a sign-up that waits ---------- */
-
-/** Set by the sign-up page when the new account waits for an admin. */
-export const PENDING_SIGNUP_KEY = 'innkeeper.pendingSignup';
 
 /**
  * Someone who signed up from this browser and waits for approval is told
