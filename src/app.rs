@@ -113,6 +113,9 @@ pub struct App {
     pub backups: crate::userdata::backup::Slots,
     /// Each account's folder size, for quotas (see userdata::quota).
     pub usage_book: crate::userdata::quota::UsageBook,
+    /// Permission profiles, shared connections, usage limits: the sealing
+    /// key and the generations under way (see permissions::service).
+    pub permissions: crate::permissions::service::PermissionsState,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -178,6 +181,7 @@ impl App {
             housekeeping: std::sync::atomic::AtomicBool::new(false),
             backups: Default::default(),
             usage_book: Default::default(),
+            permissions: Default::default(),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_timeout),
             limits: Limits {
                 login_ip: Limiter::new(5, 60_000, clock.clone()),
@@ -462,6 +466,7 @@ impl App {
                 .collect(),
             extra: vec![(copy.clone(), store::DB_FILE.to_string())],
             cleanup: vec![copy],
+            given: vec![],
         })
     }
 

@@ -43,6 +43,7 @@ pub struct Config {
     pub passwords: Passwords,
     pub signup: Signup,
     pub quotas: Quotas,
+    pub permissions: PermissionsConfig,
     pub hooks: HooksConfig,
     pub password_hash: PasswordHashConfig,
     pub ssl: Ssl,
@@ -179,6 +180,25 @@ pub struct Quotas {
     pub default_mb: u64,
 }
 
+/// Permission profiles (see permissions::profiles).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PermissionsConfig {
+    /// The profile of accounts an admin has not given one.
+    pub default_profile: String,
+    /// Let URL imports reach loopback, private and link-local addresses.
+    pub allow_private_fetch: bool,
+}
+
+impl Default for PermissionsConfig {
+    fn default() -> Self {
+        PermissionsConfig {
+            default_profile: "member".into(),
+            allow_private_fetch: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct HooksConfig {
@@ -284,6 +304,7 @@ impl Default for Config {
             passwords: Passwords::default(),
             signup: Signup::default(),
             quotas: Quotas::default(),
+            permissions: PermissionsConfig::default(),
             hooks: HooksConfig::default(),
             password_hash: PasswordHashConfig::default(),
             ssl: Ssl::default(),
@@ -558,6 +579,9 @@ fn validate(c: &Config, text: &str) -> Vec<String> {
     if c.passwords.min_length > 1024 {
         bad("passwords.minLength", "must be between 0 and 1024".into());
     }
+    if let Err(e) = crate::permissions::profiles::check_name(&c.permissions.default_profile) {
+        bad("permissions.defaultProfile", e.to_string());
+    }
     if c.quotas.default_mb > 100_000_000 {
         bad("quotas.defaultMb", "must be between 0 and 100000000".into());
     }
@@ -736,6 +760,8 @@ const OWN_KEYS: &[&str] = &[
     "passwords.minLength",
     "signup.mode",
     "quotas.defaultMb",
+    "permissions.defaultProfile",
+    "permissions.allowPrivateFetch",
     "hooks.dir",
     "hooks.timeoutMs",
     "hooks.memoryLimitMb",
@@ -942,6 +968,7 @@ impl Config {
             "passwords": { "minLength": self.passwords.min_length },
             "signup": { "mode": self.signup.mode },
             "quotas": { "defaultMb": self.quotas.default_mb },
+            "permissions": { "defaultProfile": self.permissions.default_profile, "allowPrivateFetch": self.permissions.allow_private_fetch },
             "hooks": { "timeoutMs": self.hooks.timeout_ms, "memoryLimitMb": self.hooks.memory_limit_mb, "failClosed": self.hooks.fail_closed },
         })
     }

@@ -35,6 +35,14 @@ pub enum AppError {
     Gone(String),
     #[error("{message}")]
     TooMany { message: String, retry_after: u64 },
+    /// A usage limit on generations: 429 with `Retry-After` and, in the
+    /// body, when the window resets.
+    #[error("{message}")]
+    UsageLimited {
+        message: String,
+        retry_after: u64,
+        resets_at: String,
+    },
     #[error("Request body is too large (limit {limit} bytes)")]
     PayloadTooLarge { limit: u64 },
     /// A value inside the body is over its own cap (413, with the reason).
@@ -98,7 +106,9 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Gone(_) => StatusCode::GONE,
-            AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooMany { .. } | AppError::UsageLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::PayloadTooLarge { .. } | AppError::TooLarge(_) => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -125,6 +135,9 @@ impl AppError {
         if matches!(self, AppError::MustEnrolTwoFactor) {
             body["twoFactorRequired"] = true.into();
         }
+        if let AppError::UsageLimited { resets_at, .. } = &self {
+            body["resetsAt"] = resets_at.clone().into();
+        }
         let mut resp = Response::new(body.to_string().into());
         *resp.status_mut() = status;
         let headers = resp.headers_mut();
@@ -134,6 +147,7 @@ impl AppError {
         );
         match &self {
             AppError::TooMany { retry_after, .. }
+            | AppError::UsageLimited { retry_after, .. }
             | AppError::Unavailable {
                 retry_after: Some(retry_after),
                 ..
@@ -213,5 +227,31 @@ impl From<HashError> for AppError {
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
         AppError::Storage(e.to_string())
+    }
+}
+
+impl From<crate::permissions::PermissionError> for AppError {
+    fn from(e: crate::permissions::PermissionError) -> Self {
+        use crate::permissions::PermissionError as P;
+        let message = e.to_string();
+        match e {
+            P::Denied(_)
+            | P::SharedKey(_)
+            | P::Connection(_)
+            | P::PrivateAddress(_)
+            | P::Refused(_) => AppError::Forbidden(message),
+            P::Limited {
+                retry_after,
+                resets_at,
+                ..
+            } => AppError::UsageLimited {
+                message,
+                retry_after,
+                resets_at,
+            },
+            P::Invalid(_) => AppError::BadRequest(message),
+            P::NotFound(_) => AppError::NotFound(message),
+            P::Conflict(_) => AppError::Conflict(message),
+        }
     }
 }

@@ -160,6 +160,9 @@ impl App {
         self.reindex_snapshots(&handle).await?;
         self.refresh_persona_avatar(&handle).await?;
         drop(lifecycle);
+        if let Err(e) = self.place_shared(&handle).await {
+            tracing::warn!("cannot place the shared keys of {handle}: {e}");
+        }
         self.audit(
             actor,
             "user.create",
@@ -213,6 +216,10 @@ impl App {
         let held = self
             .hold_app(target, crate::hosting::supervisor::StopReason::Deleted)
             .await;
+        // A kept folder keeps no shared key.
+        if let Err(e) = self.unplace_shared(target).await {
+            tracing::warn!("cannot take the shared keys out of {target}'s folder: {e}");
+        }
         let h = target.to_string();
         self.write_user(&h.clone(), move |c| {
             let tx = c.transaction()?;

@@ -13,16 +13,14 @@
 //! bits each, so no slow hash is needed) and need no key.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
 use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::accounts::totp;
+use crate::sealing::{self, Sealer};
 use crate::app::{Actor, App};
 use crate::error::{AppError, INCORRECT_CODE, LOGIN_LIMITED};
 use crate::store::{self, sessions::Proof, users::UserRow};
@@ -111,108 +109,8 @@ impl TwoFactorState {
     }
 }
 
-/// Reads the key file, making it (0600) when there is none.
-fn load_or_create_key(dir: &Path) -> std::io::Result<[u8; 32]> {
-    let path = dir.join(KEY_FILE);
-    let read = |path: &Path| -> std::io::Result<[u8; 32]> {
-        let text = std::fs::read_to_string(path)?;
-        let bytes = hex::decode(text.trim()).ok().filter(|b| b.len() == 32);
-        bytes
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| std::io::Error::other(format!("{} is not a key", path.display())))
-    };
-    match read(&path) {
-        Ok(key) => return Ok(key),
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        Err(_) => {}
-    }
-    let key: [u8; 32] = rand::random();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(&path) {
-        Ok(mut f) => {
-            f.write_all(hex::encode(key).as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-            Ok(key)
-        }
-        // Another process made it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(&path),
-        Err(e) => Err(e),
-    }
-}
-
-fn mac(key: &[u8; 32]) -> Hmac<Sha256> {
-    Hmac::<Sha256>::new_from_slice(key).unwrap_or_else(|_| unreachable!("any key length"))
-}
-
-/// Seals a secret for `handle`: base64 of nonce ‖ ciphertext ‖ tag.
-fn seal(key: &[u8; 32], handle: &str, secret: &[u8]) -> String {
-    let nonce: [u8; 16] = rand::random();
-    let stream = keystream(key, handle, &nonce);
-    let ct: Vec<u8> = secret
-        .iter()
-        .zip(stream.iter())
-        .map(|(a, b)| a ^ b)
-        .collect();
-    let tag = tag(key, handle, &nonce, &ct);
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&ct);
-    out.extend_from_slice(&tag);
-    format!(
-        "v1:{}",
-        base64::engine::general_purpose::STANDARD.encode(out)
-    )
-}
-
-/// Opens a sealed secret; None when it was not sealed for `handle` with
-/// this key (or was altered).
-fn open(key: &[u8; 32], handle: &str, sealed: &str) -> Option<Vec<u8>> {
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(sealed.strip_prefix("v1:")?)
-        .ok()?;
-    if raw.len() < 16 + 16 || raw.len() > 16 + 32 + 16 {
-        return None;
-    }
-    let (nonce, rest) = raw.split_at(16);
-    let (ct, sent_tag) = rest.split_at(rest.len() - 16);
-    let want = tag(key, handle, nonce, ct);
-    if !bool::from(want.ct_eq(sent_tag)) {
-        return None;
-    }
-    let stream = keystream(key, handle, nonce);
-    Some(ct.iter().zip(stream.iter()).map(|(a, b)| a ^ b).collect())
-}
-
-fn keystream(key: &[u8; 32], handle: &str, nonce: &[u8]) -> [u8; 32] {
-    let mut m = mac(key);
-    m.update(b"innkeeper totp secret\0");
-    m.update(handle.as_bytes());
-    m.update(b"\0");
-    m.update(nonce);
-    m.finalize().into_bytes().into()
-}
-
-fn tag(key: &[u8; 32], handle: &str, nonce: &[u8], ct: &[u8]) -> [u8; 16] {
-    let mut m = mac(key);
-    m.update(b"innkeeper totp tag\0");
-    m.update(handle.as_bytes());
-    m.update(b"\0");
-    m.update(nonce);
-    m.update(ct);
-    let full = m.finalize().into_bytes();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&full[..16]);
-    out
-}
+/// What the two-factor secrets are sealed for (see `sealing`).
+const PURPOSE: &str = "innkeeper totp";
 
 /// A new recovery code, shown as `abcde-fghjk`.
 fn new_recovery_code() -> String {
@@ -270,7 +168,7 @@ impl App {
         if let Some(k) = self.two_factor.key.get() {
             return Ok(k);
         }
-        let key = load_or_create_key(&self.data_root)
+        let key = sealing::load_or_create_key(&self.data_root, KEY_FILE)
             .map_err(|e| AppError::Storage(format!("the two-factor key file: {e}")))?;
         Ok(self.two_factor.key.get_or_init(|| key))
     }
@@ -316,7 +214,7 @@ impl App {
         user: &UserRow,
         secret: &[u8],
     ) -> Result<Enrolment, AppError> {
-        let sealed = seal(self.two_factor_key()?, &user.handle, secret);
+        let sealed = Sealer::new(*self.two_factor_key()?, PURPOSE).seal(&user.handle, secret);
         let (h, now) = (user.handle.clone(), self.clock.now_ms());
         let started = self
             .store
@@ -427,7 +325,9 @@ impl App {
     }
 
     fn open_secret(&self, handle: &str, sealed: &str) -> Result<Vec<u8>, AppError> {
-        open(self.two_factor_key()?, handle, sealed).ok_or_else(|| {
+        Sealer::new(*self.two_factor_key()?, PURPOSE)
+            .open(handle, sealed)
+            .ok_or_else(|| {
             AppError::Internal(format!(
                 "the two-factor secret of {handle} does not open with {KEY_FILE}"
             ))
@@ -673,14 +573,12 @@ mod tests {
     }
 
     #[test]
-    fn seal_opens_only_for_its_handle_and_key() {
-        let key: [u8; 32] = rand::random();
+    fn seal_opens_only_for_its_handle() {
+        let s = Sealer::new(rand::random(), PURPOSE);
         let secret = totp::new_secret();
-        let sealed = seal(&key, "alice", &secret);
-        assert_eq!(open(&key, "alice", &sealed).unwrap(), secret.to_vec());
-        assert!(open(&key, "bob", &sealed).is_none());
-        let other: [u8; 32] = rand::random();
-        assert!(open(&other, "alice", &sealed).is_none());
+        let sealed = s.seal("alice", &secret);
+        assert_eq!(s.open("alice", &sealed).unwrap(), secret.to_vec());
+        assert!(s.open("bob", &sealed).is_none());
         assert!(!sealed.contains(&totp::base32(&secret)));
     }
 
@@ -692,22 +590,5 @@ mod tests {
         let code = new_recovery_code();
         assert_eq!(code.len(), 11);
         assert!(matches!(read_code(&code), Typed::Recovery(_)));
-    }
-
-    #[test]
-    fn key_file_is_made_once_and_private() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = load_or_create_key(dir.path()).unwrap();
-        let b = load_or_create_key(dir.path()).unwrap();
-        assert_eq!(a, b);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
     }
 }

@@ -26,6 +26,7 @@ pub enum EventKind {
     AppStarted,
     AppStopped,
     SignupRequested,
+    BeforeGenerate,
 }
 
 /// A script used an event name that does not exist.
@@ -35,7 +36,7 @@ pub struct UnknownEvent(pub String);
 
 impl EventKind {
     /// All kinds, in the order the README documents them.
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::BeforeUserCreate,
         EventKind::UserCreated,
         EventKind::BeforeUserDelete,
@@ -51,6 +52,7 @@ impl EventKind {
         EventKind::AppStarted,
         EventKind::AppStopped,
         EventKind::SignupRequested,
+        EventKind::BeforeGenerate,
     ];
 
     /// The name scripts use in `innkeeper.on(name, fn)` and see as `ev.event`.
@@ -71,6 +73,7 @@ impl EventKind {
             EventKind::AppStarted => "app_started",
             EventKind::AppStopped => "app_stopped",
             EventKind::SignupRequested => "signup_requested",
+            EventKind::BeforeGenerate => "before_generate",
         }
     }
 
@@ -80,7 +83,10 @@ impl EventKind {
     pub fn is_before(self) -> bool {
         matches!(
             self,
-            EventKind::BeforeUserCreate | EventKind::BeforeUserDelete | EventKind::BeforeLogin
+            EventKind::BeforeUserCreate
+                | EventKind::BeforeUserDelete
+                | EventKind::BeforeLogin
+                | EventKind::BeforeGenerate
         )
     }
 }
@@ -126,7 +132,8 @@ mod tests {
             [
                 EventKind::BeforeUserCreate,
                 EventKind::BeforeUserDelete,
-                EventKind::BeforeLogin
+                EventKind::BeforeLogin,
+                EventKind::BeforeGenerate
             ]
         );
         assert!(EventKind::ALL

@@ -57,7 +57,13 @@ pub struct Forward {
     pub strip: Option<HeaderName>,
     /// HTML to put before `</head>` of an HTML answer.
     pub inject: Option<&'static str>,
+    /// Rewrites a successful answer, read whole (the permissions layer
+    /// takes shared keys out of SillyTavern's secrets view).
+    pub filter: Option<AnswerFilter>,
 }
+
+/// A rewrite of a whole answer's body.
+pub type AnswerFilter = Box<dyn FnOnce(Bytes) -> Bytes + Send>;
 
 /// The pooled HTTP/1 client to every process.
 #[derive(Clone)]
@@ -134,8 +140,8 @@ impl Proxy {
             header::COOKIE,
             HeaderValue::from_str(&f.cookie).map_err(|e| HostError::Upstream(e.to_string()))?,
         );
-        if f.inject.is_some() {
-            // The page is rewritten, so ask for it plain and whole.
+        if f.inject.is_some() || f.filter.is_some() {
+            // The answer is rewritten, so ask for it plain and whole.
             h.insert(
                 header::ACCEPT_ENCODING,
                 HeaderValue::from_static("identity"),
@@ -162,8 +168,20 @@ impl Proxy {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let mut out = match f.inject {
-            Some(snippet) if parts.status == StatusCode::OK && is_html => {
+        let mut out = match (f.inject, f.filter) {
+            (_, Some(filter)) => {
+                let whole = read_whole(body).await?;
+                let body = if parts.status == StatusCode::OK {
+                    filter(whole)
+                } else {
+                    whole
+                };
+                let mut r = Response::new(body.into());
+                r.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                r
+            }
+            (Some(snippet), None) if parts.status == StatusCode::OK && is_html => {
                 let page = read_whole(body).await?;
                 let mut r = Response::new(inject(&page, snippet).into());
                 r.headers_mut()

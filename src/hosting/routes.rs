@@ -40,6 +40,8 @@ const PREFIXES: &[&str] = &[
     "/api/invites/",
     "/invite/",
     "/api/app/",
+    "/api/permissions/",
+    "/api/connections/",
     "/innkeeper/",
     "/avatars/",
     "/characters/",

@@ -78,6 +78,7 @@ pub async fn delete(ctx: &mut Ctx) -> Result<Response, AppError> {
     Ok(reply::no_content())
 }
 
+#[derive(PartialEq, Eq, Clone, Copy)]
 pub enum Flag {
     Enable,
     Disable,
@@ -93,8 +94,13 @@ pub async fn set_flag(ctx: &mut Ctx, flag: Flag) -> Result<Response, AppError> {
     match flag {
         Flag::Enable => ctx.app.set_enabled(&actor, &target, true).await?,
         Flag::Disable => ctx.app.set_enabled(&actor, &target, false).await?,
-        Flag::Promote => ctx.app.set_admin(&actor, &target, true).await?,
-        Flag::Demote => ctx.app.set_admin(&actor, &target, false).await?,
+        // Admins have the admin profile: what is shared with them follows.
+        Flag::Promote | Flag::Demote => {
+            ctx.app
+                .set_admin(&actor, &target, flag == Flag::Promote)
+                .await?;
+            ctx.app.place_shared(&target).await?;
+        }
     }
     Ok(reply::no_content())
 }

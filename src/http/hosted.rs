@@ -10,11 +10,13 @@ use warp::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 
 use crate::error::AppError;
-use crate::hosting::proxy::Forward;
+use crate::hosting::proxy::{AnswerFilter, Forward};
 use crate::hosting::supervisor::Supervisor;
 use crate::hosting::HostError;
 use crate::http::context::Ctx;
+use crate::http::request::BodyStream;
 use crate::http::{assets, reply};
+use crate::permissions;
 use crate::userdata::quota::LARGE_BODY;
 
 /// How long a page load waits for a starting process before it gets the
@@ -45,6 +47,9 @@ pub async fn forward(ctx: &mut Ctx, sup: Arc<Supervisor>) -> Result<Response, Ap
     {
         return Ok(r);
     }
+    // Permissions first: a refused request never starts a process.
+    let normalised = crate::hosting::routes::normalise(&ctx.req.path);
+    let passed = permissions::gate::check(ctx, &user, &normalised).await?;
     let upstream = match sup.ensure(&user.handle, !navigation).await {
         Ok(u) => u,
         // A page load waits a moment first: a start begun at login is
@@ -88,17 +93,31 @@ pub async fn forward(ctx: &mut Ctx, sup: Arc<Supervisor>) -> Result<Response, Ap
         .enabled
         .then(|| HeaderName::from_bytes(ctx.app.config.sso.trusted_header.header.as_bytes()).ok())
         .flatten();
+    let body: BodyStream = match passed.body {
+        Some(bytes) => Box::pin(futures_util::stream::once(async move { Ok(bytes) })),
+        None => ctx.req.take_body(),
+    };
+    let filter: Option<AnswerFilter> = (!passed.hide.is_empty()).then(|| {
+        let keys = passed.hide;
+        Box::new(move |b: bytes::Bytes| {
+            permissions::connections::hide_in_view(&b, &keys)
+                .map(bytes::Bytes::from)
+                .unwrap_or(b)
+        }) as AnswerFilter
+    });
     let f = Forward {
         method,
         path_and_query,
         headers: std::mem::take(&mut ctx.req.headers),
-        body: ctx.req.take_body(),
+        body,
         limit: ctx.app.config.limits.settings_mb * 1024 * 1024,
         cookie: upstream.cookie.to_string(),
         strip,
         inject,
+        filter,
     };
-    Ok(sup.proxy.forward(upstream.port, f, upstream.lease).await?)
+    let hold = (upstream.lease, passed.running);
+    Ok(sup.proxy.forward(upstream.port, f, hold).await?)
 }
 
 /// The small page a navigation gets while the process starts: it reloads

@@ -11,6 +11,7 @@ pub mod files;
 pub mod hosted;
 pub mod invites;
 pub mod outside_auth;
+pub mod permissions;
 pub mod public;
 pub mod reply;
 pub mod request;

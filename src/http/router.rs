@@ -12,8 +12,8 @@ use crate::error::AppError;
 use crate::http::context::Ctx;
 use crate::http::request::Req;
 use crate::http::{
-    admin, app_admin, assets, files, hosted, invites, outside_auth, public, reply, sessions,
-    settings, signup, two_factor, users,
+    admin, app_admin, assets, files, hosted, invites, outside_auth, permissions, public, reply,
+    sessions, settings, signup, two_factor, users,
 };
 
 pub async fn handle(app: Arc<App>, req: Req) -> Response {
@@ -244,6 +244,18 @@ async fn post_route(ctx: &mut Ctx, path: &str) -> Result<Response, AppError> {
         "app/log" => app_admin::log(ctx).await,
         "app/stop" => app_admin::stop(ctx).await,
         "app/restart" => app_admin::restart(ctx).await,
+        "permissions/me" => permissions::me(ctx).await,
+        "permissions/profiles" => permissions::profiles(ctx).await,
+        "permissions/profiles/save" => permissions::save_profile(ctx).await,
+        "permissions/profiles/delete" => permissions::delete_profile(ctx).await,
+        "permissions/users" => permissions::users(ctx).await,
+        "permissions/users/set" => permissions::set_user(ctx).await,
+        "permissions/usage" => permissions::usage(ctx).await,
+        "connections/list" => permissions::list_connections(ctx).await,
+        "connections/save" => permissions::save_connection(ctx).await,
+        "connections/delete" => permissions::delete_connection(ctx).await,
+        "connections/grant" => permissions::grant(ctx, true).await,
+        "connections/revoke" => permissions::grant(ctx, false).await,
         _ => Ok(not_found(&ctx.req)),
     }
 }

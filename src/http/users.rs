@@ -12,6 +12,8 @@ use crate::http::context::Ctx;
 use crate::http::reply;
 use crate::http::request::{bool_field, string_field, text_field};
 use crate::store::users::UserRow;
+use crate::permissions::connections::SECRETS_FILE;
+use crate::permissions::{PermissionError, Switch};
 use crate::userdata::{backup, snapshots, usage};
 
 /// The picture shown for a user: the custom avatar, else the persona
@@ -203,20 +205,48 @@ pub async fn change_password(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// byte, not the first: a download cut short made no backup.
 pub async fn backup(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (_, handle) = target(ctx).await?;
+    let caller = ctx.require_user()?.clone();
+    if !ctx
+        .app
+        .effective_permissions(&caller)
+        .await?
+        .profile
+        .allows(Switch::BackupDownload)
+    {
+        let e = PermissionError::Denied(Switch::BackupDownload);
+        return Err(ctx
+            .app
+            .permission_refused(&ctx.actor(), "/api/users/backup", e)
+            .await);
+    }
     let user = ctx.app.require_user(&handle).await?;
     let dir = ctx
         .app
         .user_dir(&user.handle)
         .ok_or_else(AppError::user_not_found)?;
+    // Shared keys stay on the server: the archive's secrets.json is the
+    // user's own keys only (a file that cannot be read as JSON is left out).
+    let shared = ctx.app.shared_keys(&user.handle).await?;
+    let (mut skip, mut given) = (Vec::new(), Vec::new());
+    if !shared.is_empty() {
+        skip.push(SECRETS_FILE.to_string());
+        let path = dir.join(SECRETS_FILE);
+        if let Ok(bytes) = tokio::fs::read(&path).await {
+            if let Some(own) = crate::permissions::connections::without(&bytes, &shared) {
+                given.push((SECRETS_FILE.to_string(), own));
+            }
+        }
+    }
     let slot = ctx.app.backups.take()?;
     let stamp = snapshots::stamp(ctx.app.clock.now_ms());
     let file_name = format!("{}-{stamp}.zip", user.handle);
     let (app, actor, handle) = (ctx.app.clone(), ctx.actor(), user.handle);
     let plan = backup::ArchivePlan {
         dir,
-        skip: Vec::new(),
+        skip,
         extra: Vec::new(),
         cleanup: Vec::new(),
+        given,
     };
     let stream = backup::stream(plan, slot, move || async move {
         app.audit(&actor, "user.backup", Some(&handle), None).await;

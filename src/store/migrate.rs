@@ -94,6 +94,62 @@ const STEPS: &[&str] = &[
         code_hash TEXT NOT NULL
     );
     CREATE INDEX recovery_codes_handle ON recovery_codes(handle);",
+    // 7: permission profiles, shared API connections and usage limits.
+    // A profile's `allow` lists its switches (comma-separated names, see
+    // permissions::Switch); limits of 0 or NULL mean none. A user's row
+    // picks a profile (NULL: `permissions.defaultProfile`) and may
+    // override each limit (NULL: the profile's). A connection's `value`
+    // is sealed (see `sealing`); `placed_secrets` records which shared
+    // values were written into which user's secrets.json, so a revoke
+    // knows what to take out. `generations` counts each user's forwarded
+    // generations per clock hour (hours since the epoch, UTC).
+    "CREATE TABLE profiles (
+        name TEXT PRIMARY KEY NOT NULL,
+        builtin INTEGER NOT NULL DEFAULT 0,
+        allow TEXT NOT NULL,
+        per_hour INTEGER,
+        per_day INTEGER,
+        at_once INTEGER,
+        created INTEGER NOT NULL
+    );
+    INSERT INTO profiles (name, builtin, allow, created) VALUES
+        ('admin', 1, 'extensions.manage,secrets.own,content.importUrl,backup.download,plugins,generate', 0),
+        ('member', 1, 'extensions.manage,secrets.own,content.importUrl,backup.download,plugins,generate', 0),
+        ('guest', 1, 'plugins,generate', 0);
+    CREATE TABLE user_permissions (
+        handle TEXT PRIMARY KEY NOT NULL REFERENCES users(handle) ON DELETE CASCADE,
+        profile TEXT,
+        per_hour INTEGER,
+        per_day INTEGER,
+        at_once INTEGER
+    );
+    CREATE TABLE connections (
+        name TEXT PRIMARY KEY NOT NULL,
+        secret_key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        endpoint TEXT,
+        models TEXT,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    CREATE TABLE connection_grants (
+        connection TEXT NOT NULL REFERENCES connections(name) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('profile', 'user')),
+        target TEXT NOT NULL,
+        PRIMARY KEY (connection, kind, target)
+    );
+    CREATE TABLE placed_secrets (
+        handle TEXT NOT NULL REFERENCES users(handle) ON DELETE CASCADE,
+        secret_key TEXT NOT NULL,
+        connection TEXT NOT NULL,
+        PRIMARY KEY (handle, secret_key)
+    );
+    CREATE TABLE generations (
+        handle TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (handle, hour)
+    );",
 ];
 
 /// The schema version this program writes.

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod guards;
 pub mod invites;
 pub mod migrate;
+pub mod permissions;
 pub mod sessions;
 pub mod snapshots;
 pub mod two_factor;

@@ -108,6 +108,9 @@ pub struct ArchivePlan {
     /// Files removed once the archive is written (a database copy made
     /// for this archive).
     pub cleanup: Vec<PathBuf>,
+    /// Entries written from memory, by archive name (a file rewritten for
+    /// this archive, its original left out through `skip`).
+    pub given: Vec<(String, Vec<u8>)>,
 }
 
 /// Files left out of a whole-root archive: the live database (a
@@ -264,6 +267,14 @@ pub fn write_archive<W: Write>(plan: &ArchivePlan, out: W) -> io::Result<W> {
         .chain(plan.extra.iter().cloned())
     {
         add_file(&mut zip, &path, &name)?;
+    }
+    for (name, bytes) in &plan.given {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(1))
+            .unix_permissions(0o644);
+        zip.start_file(name.as_str(), options).map_err(zip_io)?;
+        zip.write_all(bytes)?;
     }
     let stream_writer = zip.finish().map_err(zip_io)?;
     let mut inner = stream_writer.into_inner();
@@ -526,6 +537,7 @@ mod tests {
             skip: vec!["skip.db".into()],
             extra: vec![],
             cleanup: vec![],
+            given: vec![],
         };
         let bytes = write_archive(&plan, Vec::new()).unwrap();
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
@@ -617,6 +629,7 @@ mod tests {
             skip: vec![],
             extra: vec![],
             cleanup: vec![],
+            given: vec![],
         };
         let r = root.clone();
         let while_a = move || {
@@ -695,6 +708,7 @@ mod tests {
             skip: vec![],
             extra: vec![],
             cleanup: vec![],
+            given: vec![],
         };
         let body = stream_with_timeout(
             plan,
