@@ -26,7 +26,7 @@ async fn a_streamed_generation_arrives_in_chunks_before_it_ends() {
 
     let mut generation = start_generation(&mut alice, &llm.url).await;
     match llm.next(30).await {
-        Seen::Request { path, body } => {
+        Seen::Request { path, body, .. } => {
             assert_eq!(path, "/v1/chat/completions");
             assert!(body.contains("\"stream\":true"), "{body}");
         }
@@ -197,6 +197,7 @@ async fn the_proxy_sends_only_the_signed_session_and_drops_cookies_coming_back()
                 cookie: "session-abc=eyJ9; session-abc.sig=sig".into(),
                 strip: Some("remote-user".parse().unwrap()),
                 inject: None,
+                filter: None,
             },
             (),
         )

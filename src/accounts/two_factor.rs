@@ -20,9 +20,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::accounts::totp;
-use crate::sealing::{self, Sealer};
 use crate::app::{Actor, App};
 use crate::error::{AppError, INCORRECT_CODE, LOGIN_LIMITED};
+use crate::sealing::{self, Sealer};
 use crate::store::{self, sessions::Proof, users::UserRow};
 
 /// The key file's name in the data root (a dot: it cannot be a handle).
@@ -328,10 +328,10 @@ impl App {
         Sealer::new(*self.two_factor_key()?, PURPOSE)
             .open(handle, sealed)
             .ok_or_else(|| {
-            AppError::Internal(format!(
-                "the two-factor secret of {handle} does not open with {KEY_FILE}"
-            ))
-        })
+                AppError::Internal(format!(
+                    "the two-factor secret of {handle} does not open with {KEY_FILE}"
+                ))
+            })
     }
 
     /// A password was right for an account with two-factor login: holds

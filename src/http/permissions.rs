@@ -45,7 +45,11 @@ fn limit_field(body: &Value, key: &str) -> Result<Option<i64>, AppError> {
             .as_i64()
             .filter(|n| (0..=1_000_000).contains(n))
             .map(Some)
-            .ok_or_else(|| AppError::bad(format!("{key} must be a whole number from 0 to 1000000, or null"))),
+            .ok_or_else(|| {
+                AppError::bad(format!(
+                    "{key} must be a whole number from 0 to 1000000, or null"
+                ))
+            }),
     }
 }
 
@@ -136,7 +140,8 @@ pub async fn list_connections(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// an existing one keeps its value.
 pub async fn save_connection(ctx: &mut Ctx) -> Result<Response, AppError> {
     let body = admin_body(ctx).await?;
-    let (Some(name), Some(secret_key)) = (text_field(&body, "name"), text_field(&body, "secretKey"))
+    let (Some(name), Some(secret_key)) =
+        (text_field(&body, "name"), text_field(&body, "secretKey"))
     else {
         return Err(AppError::missing());
     };

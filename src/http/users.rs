@@ -11,9 +11,9 @@ use crate::hooks::EventKind;
 use crate::http::context::Ctx;
 use crate::http::reply;
 use crate::http::request::{bool_field, string_field, text_field};
-use crate::store::users::UserRow;
 use crate::permissions::connections::SECRETS_FILE;
 use crate::permissions::{PermissionError, Switch};
+use crate::store::users::UserRow;
 use crate::userdata::{backup, snapshots, usage};
 
 /// The picture shown for a user: the custom avatar, else the persona

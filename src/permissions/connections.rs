@@ -189,7 +189,12 @@ mod tests {
         assert_eq!(v["api_key_claude"], "mine");
         assert_eq!(v["api_key_openai"], "shared");
         // Same again: no write.
-        assert!(!place(dir.path(), &["api_key_openai".into()], &wanted(&[("api_key_openai", "shared")])).unwrap());
+        assert!(!place(
+            dir.path(),
+            &["api_key_openai".into()],
+            &wanted(&[("api_key_openai", "shared")])
+        )
+        .unwrap());
         // Revoked: the shared key goes, the user's stays.
         assert!(place(dir.path(), &["api_key_openai".into()], &Wanted::new()).unwrap());
         let v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
@@ -205,7 +210,10 @@ mod tests {
         let keys = vec!["api_key_openai".to_string()];
         let out = without(br#"{"api_key_openai":"sk-shared","own":"x"}"#, &keys).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(!text.contains("sk-shared") && text.contains("own"), "{text}");
+        assert!(
+            !text.contains("sk-shared") && text.contains("own"),
+            "{text}"
+        );
         assert!(without(b"not json", &keys).is_none());
         let out = hide_in_view(br#"{"api_key_openai":"sk-shared","own":"x"}"#, &keys).unwrap();
         assert!(!String::from_utf8(out).unwrap().contains("sk-shared"));

@@ -144,7 +144,9 @@ async fn judge(
             )
             .await
             .map_err(|e| match e {
-                AppError::Forbidden(reason) => Refusal::Permission(PermissionError::Refused(reason)),
+                AppError::Forbidden(reason) => {
+                    Refusal::Permission(PermissionError::Refused(reason))
+                }
                 other => Refusal::Other(other),
             })?;
             let now = app.clock.now_ms();

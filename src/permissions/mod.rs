@@ -95,7 +95,9 @@ pub enum PermissionError {
     #[error("Your account may not {0} (ask an admin)")]
     Connection(String),
     /// The server would fetch an address inside its own network.
-    #[error("Your account may not import from {0}: it is a private or local address (ask an admin)")]
+    #[error(
+        "Your account may not import from {0}: it is a private or local address (ask an admin)"
+    )]
     PrivateAddress(String),
     /// A hook script refused the generation.
     #[error("{0}")]

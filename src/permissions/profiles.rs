@@ -212,9 +212,7 @@ mod tests {
             assert_eq!(e.limits.per_hour, *per_hour);
         }
         // The admin profile allows everything whatever its row says.
-        assert!(Switch::ALL
-            .iter()
-            .all(|s| find(ADMIN).unwrap().allows(*s)));
+        assert!(Switch::ALL.iter().all(|s| find(ADMIN).unwrap().allows(*s)));
         // Overrides: NULL keeps, 0 lifts, N replaces.
         for (o, want) in [(None, Some(10)), (Some(0), None), (Some(4), Some(4))] {
             let c = UserChoice {

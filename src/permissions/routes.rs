@@ -91,9 +91,7 @@ pub fn classify(path: &str) -> Option<Guarded> {
             Guarded::Plain(Switch::Plugins)
         }
         _ if TEXT.contains(&p) => Guarded::Generate(GenKind::Text),
-        _ if IMAGE.contains(&p)
-            || (p.starts_with("/api/sd/") && p.ends_with("/generate")) =>
-        {
+        _ if IMAGE.contains(&p) || (p.starts_with("/api/sd/") && p.ends_with("/generate")) => {
             Guarded::Generate(GenKind::Image)
         }
         _ if SPEECH.contains(&p) => Guarded::Generate(GenKind::Speech),
@@ -281,17 +279,38 @@ mod tests {
     fn routes_are_classified() {
         use GenKind::*;
         let cases: &[(&str, Option<Guarded>)] = &[
-            ("/api/extensions/install", Some(Guarded::Plain(Switch::ExtensionsManage))),
-            ("/api/extensions/update/", Some(Guarded::Plain(Switch::ExtensionsManage))),
+            (
+                "/api/extensions/install",
+                Some(Guarded::Plain(Switch::ExtensionsManage)),
+            ),
+            (
+                "/api/extensions/update/",
+                Some(Guarded::Plain(Switch::ExtensionsManage)),
+            ),
             ("/api/extensions/discover", None),
-            ("/api/secrets/find", Some(Guarded::Secrets(SecretsCall::Find))),
+            (
+                "/api/secrets/find",
+                Some(Guarded::Secrets(SecretsCall::Find)),
+            ),
             ("/api/secrets/read", None),
             ("/api/content/importurl", Some(Guarded::ImportUrl)),
             ("/api/content/importuuid", Some(Guarded::ImportUrl)),
-            ("/api/plugins/foo/bar", Some(Guarded::Plain(Switch::Plugins))),
-            ("/api/backends/chat-completions/generate", Some(Guarded::Generate(Text))),
-            ("/api/backends/chat-completions/status", Some(Guarded::Backend)),
-            ("/api/backends/text-completions/generate", Some(Guarded::Generate(Text))),
+            (
+                "/api/plugins/foo/bar",
+                Some(Guarded::Plain(Switch::Plugins)),
+            ),
+            (
+                "/api/backends/chat-completions/generate",
+                Some(Guarded::Generate(Text)),
+            ),
+            (
+                "/api/backends/chat-completions/status",
+                Some(Guarded::Backend),
+            ),
+            (
+                "/api/backends/text-completions/generate",
+                Some(Guarded::Generate(Text)),
+            ),
             ("/api/horde/generate-text", Some(Guarded::Generate(Text))),
             ("/api/sd/generate", Some(Guarded::Generate(Image))),
             ("/api/sd/comfy/generate", Some(Guarded::Generate(Image))),
@@ -319,29 +338,98 @@ mod tests {
     fn shared_keys_go_only_where_their_connection_allows() {
         const CHAT: &str = "/api/backends/chat-completions/generate";
         const TEXT: &str = "/api/backends/text-completions/generate";
-        let custom = [rule("api_key_custom", Some("http://127.0.0.1:9/v1/"), &["m1"])];
+        let custom = [rule(
+            "api_key_custom",
+            Some("http://127.0.0.1:9/v1/"),
+            &["m1"],
+        )];
         let openai = [rule("api_key_openai", None, &[])];
         let cases: &[(&str, Value, &[Rule], bool)] = &[
             // The allowed endpoint and model pass, however spelled.
-            (CHAT, json!({"chat_completion_source": "custom", "custom_url": "HTTP://127.0.0.1:9/v1", "model": "m1"}), &custom, true),
+            (
+                CHAT,
+                json!({"chat_completion_source": "custom", "custom_url": "HTTP://127.0.0.1:9/v1", "model": "m1"}),
+                &custom,
+                true,
+            ),
             // Another address, another model, no model: refused.
-            (CHAT, json!({"chat_completion_source": "custom", "custom_url": "http://127.0.0.1:10/v1", "model": "m1"}), &custom, false),
-            (CHAT, json!({"chat_completion_source": "custom", "custom_url": "http://127.0.0.1:9/v1", "model": "m2"}), &custom, false),
-            (CHAT, json!({"chat_completion_source": "custom", "custom_url": "http://127.0.0.1:9/v1"}), &custom, false),
+            (
+                CHAT,
+                json!({"chat_completion_source": "custom", "custom_url": "http://127.0.0.1:10/v1", "model": "m1"}),
+                &custom,
+                false,
+            ),
+            (
+                CHAT,
+                json!({"chat_completion_source": "custom", "custom_url": "http://127.0.0.1:9/v1", "model": "m2"}),
+                &custom,
+                false,
+            ),
+            (
+                CHAT,
+                json!({"chat_completion_source": "custom", "custom_url": "http://127.0.0.1:9/v1"}),
+                &custom,
+                false,
+            ),
             // A reverse proxy beside the shared key is refused too.
-            (CHAT, json!({"chat_completion_source": "openai", "reverse_proxy": "http://evil.example/v1", "model": "gpt"}), &openai, false),
-            (CHAT, json!({"chat_completion_source": "openai", "model": "gpt"}), &openai, true),
+            (
+                CHAT,
+                json!({"chat_completion_source": "openai", "reverse_proxy": "http://evil.example/v1", "model": "gpt"}),
+                &openai,
+                false,
+            ),
+            (
+                CHAT,
+                json!({"chat_completion_source": "openai", "model": "gpt"}),
+                &openai,
+                true,
+            ),
             // A source whose key is not shared is the user's own business.
-            (CHAT, json!({"chat_completion_source": "claude", "reverse_proxy": "http://x/"}), &openai, true),
+            (
+                CHAT,
+                json!({"chat_completion_source": "claude", "reverse_proxy": "http://x/"}),
+                &openai,
+                true,
+            ),
             // Unknown source with an address: refused; without: passes.
-            (CHAT, json!({"chat_completion_source": "brand-new", "custom_url": "http://x/"}), &openai, false),
-            (CHAT, json!({"chat_completion_source": "brand-new"}), &openai, true),
+            (
+                CHAT,
+                json!({"chat_completion_source": "brand-new", "custom_url": "http://x/"}),
+                &openai,
+                false,
+            ),
+            (
+                CHAT,
+                json!({"chat_completion_source": "brand-new"}),
+                &openai,
+                true,
+            ),
             // Text completions: api_type names the key, api_server the address.
-            (TEXT, json!({"api_type": "ooba", "api_server": "http://x:5000"}), &[rule("api_key_ooba", Some("http://y:5000"), &[])], false),
-            (TEXT, json!({"api_type": "ooba", "api_server": "http://y:5000/"}), &[rule("api_key_ooba", Some("http://y:5000"), &[])], true),
-            (TEXT, json!({"api_type": "ollama", "api_server": "http://x:11434"}), &openai, true),
+            (
+                TEXT,
+                json!({"api_type": "ooba", "api_server": "http://x:5000"}),
+                &[rule("api_key_ooba", Some("http://y:5000"), &[])],
+                false,
+            ),
+            (
+                TEXT,
+                json!({"api_type": "ooba", "api_server": "http://y:5000/"}),
+                &[rule("api_key_ooba", Some("http://y:5000"), &[])],
+                true,
+            ),
+            (
+                TEXT,
+                json!({"api_type": "ollama", "api_server": "http://x:11434"}),
+                &openai,
+                true,
+            ),
             // No shared keys: nothing to check.
-            (CHAT, json!({"chat_completion_source": "custom", "custom_url": "http://x/"}), &[], true),
+            (
+                CHAT,
+                json!({"chat_completion_source": "custom", "custom_url": "http://x/"}),
+                &[],
+                true,
+            ),
         ];
         for (path, body, rules, ok) in cases {
             assert_eq!(

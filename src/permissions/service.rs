@@ -172,9 +172,7 @@ impl App {
             })
             .await?;
         match row {
-            None => {
-                return Err(PermissionError::NotFound(format!("No profile '{name}'")).into())
-            }
+            None => return Err(PermissionError::NotFound(format!("No profile '{name}'")).into()),
             Some(r) if r.builtin => {
                 return Err(PermissionError::Conflict(format!(
                     "'{name}' is built in and cannot be deleted"
@@ -200,7 +198,12 @@ impl App {
         self.require_user(handle).await?;
         if let Some(p) = &choice.profile {
             let n = p.clone();
-            if self.store.run(move |c| table::profile(c, &n)).await?.is_none() {
+            if self
+                .store
+                .run(move |c| table::profile(c, &n))
+                .await?
+                .is_none()
+            {
                 return Err(PermissionError::NotFound(format!("No profile '{p}'")).into());
             }
         }
@@ -393,7 +396,8 @@ impl App {
         {
             return Err(PermissionError::NotFound(format!("No connection '{name}'")).into());
         }
-        self.audit(actor, "connection.delete", Some(name), None).await;
+        self.audit(actor, "connection.delete", Some(name), None)
+            .await;
         self.place_shared_everywhere().await;
         Ok(())
     }
@@ -518,7 +522,10 @@ impl App {
             .await?;
         let mut chosen: Vec<&ConnectionRow> = Vec::new();
         for (kind, target) in [("user", &user.handle), ("profile", &eff.profile.name)] {
-            for g in grants.iter().filter(|g| g.kind == kind && &g.target == target) {
+            for g in grants
+                .iter()
+                .filter(|g| g.kind == kind && &g.target == target)
+            {
                 if let Some(r) = rows.iter().find(|r| r.name == g.connection) {
                     chosen.push(r);
                 }

@@ -234,8 +234,7 @@ mod tests {
         // Next hour: one more fits the day, then the day is full.
         let next = t + HOUR_MS;
         assert!(take(&c, "a", &limits, next).unwrap().is_ok());
-        let Err(PermissionError::Limited { resets_at, .. }) =
-            take(&c, "a", &limits, next).unwrap()
+        let Err(PermissionError::Limited { resets_at, .. }) = take(&c, "a", &limits, next).unwrap()
         else {
             panic!("fourth in the day passed")
         };
@@ -243,7 +242,10 @@ mod tests {
         assert_eq!(counts(&c, "a", next).unwrap(), Counts { hour: 1, day: 3 });
         // A new day starts empty; yesterday shows in the daily totals.
         let tomorrow = t + 24 * HOUR_MS;
-        assert_eq!(counts(&c, "a", tomorrow).unwrap(), Counts { hour: 0, day: 0 });
+        assert_eq!(
+            counts(&c, "a", tomorrow).unwrap(),
+            Counts { hour: 0, day: 0 }
+        );
         let days = daily(&c, "a", tomorrow, 14).unwrap();
         assert_eq!(days.len(), 14);
         assert_eq!(days[12], ("2026-12-07".to_string(), 3));

@@ -60,11 +60,15 @@ pub fn resolve_existing(base: &Path, rel: &str) -> Result<PathBuf, PathError> {
 }
 
 /// Resolves `rel` under `root/sub` for a file that must already exist,
-/// confined to `root` (the user's folder): a `sub` folder that is itself a
-/// symlink leading out is refused like any other way out.
+/// confined to `root/sub` (a route's own folder of the user's): a link
+/// from there to elsewhere in the user's folder — to `secrets.json`, say,
+/// which holds keys the user may use but not read — is refused like one
+/// leading out, and so is a `sub` folder that is itself a link leading out
+/// of `root`.
 pub fn resolve_in(root: &Path, sub: &str, rel: &str) -> Result<PathBuf, PathError> {
     let rel = check_relative(rel)?;
-    confined(root, &root.join(sub).join(rel))
+    let folder = confined(root, &root.join(sub))?;
+    confined(&folder, &folder.join(rel))
 }
 
 /// `path` with every symlink resolved, when it still lies inside `root`.
@@ -182,6 +186,17 @@ mod tests {
         std::fs::write(base.join("real/b.png"), "w").unwrap();
         std::os::unix::fs::symlink(base.join("real"), base.join("alias")).unwrap();
         assert!(resolve_in(&base, "alias", "b.png").is_ok());
+        // A link inside a route's folder to elsewhere in the user's folder
+        // (their secrets file) leads nowhere through that route.
+        std::fs::write(base.join("secrets.json"), "{}").unwrap();
+        std::fs::create_dir_all(base.join("user/files")).unwrap();
+        std::os::unix::fs::symlink(base.join("secrets.json"), base.join("user/files/s.json"))
+            .unwrap();
+        assert_eq!(
+            resolve_in(&base, "user/files", "s.json"),
+            Err(PathError::Forbidden)
+        );
+        assert!(resolve_in(&base, "", "secrets.json").is_ok());
         assert!(resolve_for_write(&base, "new.txt").is_ok());
         assert_eq!(
             resolve_for_write(&base, "nope/new.txt"),

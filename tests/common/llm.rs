@@ -16,8 +16,13 @@ use tokio::sync::{mpsc, Notify};
 /// What the server saw.
 #[derive(Debug)]
 pub enum Seen {
-    /// A request came in (its path and body).
-    Request { path: String, body: String },
+    /// A request came in (its path, body and `Authorization` header, empty
+    /// when none).
+    Request {
+        path: String,
+        body: String,
+        authorization: String,
+    },
     /// The first chunk was written.
     SentFirst,
     /// Every chunk was written.
@@ -111,7 +116,19 @@ async fn serve(mut stream: TcpStream, tx: mpsc::UnboundedSender<Seen>, release: 
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
     let body = String::from_utf8_lossy(&buf[head_end..]).into_owned();
-    let _ = tx.send(Seen::Request { path, body });
+    let authorization = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("authorization")
+                .then(|| value.trim().to_string())
+        })
+        .unwrap_or_default();
+    let _ = tx.send(Seen::Request {
+        path,
+        body,
+        authorization,
+    });
     let start = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
                  Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
     if stream.write_all(start.as_bytes()).await.is_err()
