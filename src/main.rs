@@ -85,6 +85,10 @@ enum Command {
     /// Invitation links that let someone create their own account.
     #[command(subcommand)]
     Invite(cli::invite::InviteCommand),
+    /// Permission profiles: what accounts may do in their SillyTavern and
+    /// how much they may generate.
+    #[command(subcommand)]
+    Profile(cli::profile::ProfileCommand),
     /// Restore a whole-root backup into an empty data root (refused while
     /// a server runs on it).
     Restore {
@@ -192,6 +196,10 @@ fn main() -> ExitCode {
             Command::App(cmd) => app_command(loaded.config, cmd).await,
             Command::Invite(cmd) => match open(loaded.config) {
                 Ok(app) => cli::invite::run(&app, cmd).await,
+                Err(e) => Err(e),
+            },
+            Command::Profile(cmd) => match open(loaded.config) {
+                Ok(app) => cli::profile::run(&app, cmd).await,
                 Err(e) => Err(e),
             },
         }

@@ -285,3 +285,91 @@ async fn recover_also_removes_two_factor_login_and_says_so() {
     assert!(o.status.success());
     assert!(!text(&o).contains("Two-factor"), "{}", text(&o));
 }
+
+/// `innkeeper profile`: profiles made, shown, assigned and deleted from the
+/// console land in the database the server reads, with clear errors.
+#[tokio::test]
+async fn profiles_are_managed_from_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        format!("{FAST_HASH}port: 0\n"),
+    )
+    .unwrap();
+    let ok = |args: &[&str]| {
+        let o = run(dir.path(), args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        text(&o)
+    };
+    ok(&["user", "create", "kid", "--password", "pw"]);
+    let list = ok(&["profile", "list"]);
+    for name in ["admin", "member*", "guest"] {
+        assert!(list.contains(name), "{list}");
+    }
+    let saved = ok(&[
+        "profile",
+        "save",
+        "kids",
+        "--allow",
+        "generate,plugins",
+        "--per-hour",
+        "5",
+        "--at-once",
+        "1",
+    ]);
+    assert!(
+        saved.contains("kids") && saved.contains("plugins,generate"),
+        "{saved}"
+    );
+    ok(&["profile", "assign", "kid", "kids"]);
+    let shown = ok(&["profile", "show", "kids"]);
+    assert!(shown.contains("accounts: kid"), "{shown}");
+    assert!(shown.contains("no   secrets.own"), "{shown}");
+    let db = dir.path().join("data").join("innkeeper.db");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let (profile, per_hour): (String, Option<i64>) = c
+        .query_row(
+            "SELECT u.profile, p.per_hour FROM user_permissions u JOIN profiles p ON p.name = u.profile WHERE u.handle = 'kid'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((profile.as_str(), per_hour), ("kids", Some(5)));
+
+    for (args, says) in [
+        (&["profile", "save", "Kids!"][..], "not a profile name"),
+        (
+            &["profile", "save", "x", "--allow", "fly"][..],
+            "'fly' is not a permission",
+        ),
+        (&["profile", "delete", "guest"][..], "built in"),
+        (&["profile", "delete", "member"][..], "default profile"),
+        (
+            &["profile", "assign", "kid", "nope"][..],
+            "No profile 'nope'",
+        ),
+        (
+            &["profile", "assign", "nobody", "kids"][..],
+            "User not found",
+        ),
+        (&["profile", "show", "nope"][..], "no profile 'nope'"),
+    ] {
+        let o = run(dir.path(), args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(text(&o).contains(says), "{args:?}: {}", text(&o));
+    }
+    ok(&["profile", "delete", "kids"]);
+    let shown = ok(&["profile", "show", "member"]);
+    assert!(
+        shown.contains("accounts: kid"),
+        "back to the default: {shown}"
+    );
+    let audited: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action IN ('profile.create', 'user.permissions', 'profile.delete')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 3);
+}

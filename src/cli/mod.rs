@@ -2,3 +2,4 @@
 //! the older ones still live in main.rs).
 
 pub mod invite;
+pub mod profile;
