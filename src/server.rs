@@ -147,9 +147,15 @@ fn start_housekeeping(app: &Arc<App>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut data_version = None;
+        let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
             let Some(app) = weak.upgrade() else { return };
+            // Hourly: generation counts past what the usage chart shows.
+            if ticks.is_multiple_of(3600) {
+                app.prune_usage().await;
+            }
+            ticks += 1;
             if let Err(e) = app.sessions.sweep().await {
                 tracing::warn!("session sweep failed: {e}");
             }

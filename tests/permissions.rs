@@ -394,6 +394,29 @@ async fn a_shared_key_reaches_the_model_server_but_never_the_user() {
         )
         .await;
     assert_eq!(a.status, 400, "{}", a.body);
+    // Nor one SillyTavern would inflate first.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(
+        &mut gz,
+        json!({ "chat_completion_source": "custom", "custom_url": other, "model": "test" })
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    let resp = mia
+        .http
+        .post(format!(
+            "{}/api/backends/chat-completions/generate",
+            mia.base
+        ))
+        .header("X-CSRF-Token", mia.token.clone().unwrap_or_default())
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", "gzip")
+        .body(gz.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
     assert!(
         saw_nothing(&mut elsewhere, 500).await,
         "the other server was reached"

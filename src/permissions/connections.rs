@@ -229,7 +229,8 @@ mod tests {
             models: vec!["gpt-x".into()],
         };
         assert!(good.check().is_ok());
-        let bad: Vec<Box<dyn Fn(&mut Spec)>> = vec![
+        type Change = Box<dyn Fn(&mut Spec)>;
+        let bad: Vec<Change> = vec![
             Box::new(|s| s.name = "".into()),
             Box::new(|s| s.name = " padded".into()),
             Box::new(|s| s.secret_key = "API KEY".into()),

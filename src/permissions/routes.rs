@@ -260,7 +260,7 @@ pub fn check_connection(
     }
     if !rule.models.is_empty() {
         let model = model_of(body);
-        if (generation || !model.is_empty()) && !rule.models.iter().any(|m| *m == model) {
+        if (generation || !model.is_empty()) && !rule.models.contains(&model) {
             return Err(PermissionError::Connection(format!(
                 "use the model '{model}' with the shared connection '{}'",
                 rule.name

@@ -23,6 +23,8 @@ pub const KEY_FILE: &str = "connections.key";
 const PURPOSE: &str = "innkeeper connection";
 /// Days of history in the usage chart.
 pub const CHART_DAYS: i64 = 14;
+/// Days of hourly counts kept (the day limit needs one, the chart 14).
+pub const KEEP_DAYS: i64 = 60;
 
 /// State kept in memory: the sealing key (read once), generations under
 /// way, and a lock so secrets files are placed one user at a time.
@@ -583,6 +585,20 @@ impl App {
             .into_iter()
             .map(|(k, _)| k)
             .collect())
+    }
+
+    /// Drops hourly generation counts older than [`KEEP_DAYS`].
+    pub async fn prune_usage(&self) {
+        let before = usage::hour_of(self.clock.now_ms()) - KEEP_DAYS * usage::HOURS_PER_DAY;
+        match self
+            .store
+            .run(move |c| table::prune_generations(c, before))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!("dropped {n} old generation count(s)"),
+            Err(e) => tracing::warn!("cannot drop old generation counts: {e}"),
+        }
     }
 
     /// Checks the usage limits of `handle` and counts one generation.
