@@ -38,5 +38,5 @@ if [ ! -f "$ST/server.js" ] || [ ! -d "$ST/node_modules" ]; then
   exit 1
 fi
 cargo build --release --bin innkeeper --example bench_hosting
-exec target/release/examples/bench_hosting --innkeeper target/release/innkeeper \
+exec target/x86_64-unknown-linux-gnu/release/examples/bench_hosting --innkeeper target/x86_64-unknown-linux-gnu/release/innkeeper \
   --sillytavern "$ST" --runs "$RUNS" --duration "$DUR" --out "$OUT"

@@ -70,8 +70,8 @@ CHANGED=$(git status --porcelain --untracked-files=no 2>/dev/null | awk '{ print
 DIRTY=${CHANGED:+ plus uncommitted changes to $CHANGED}
 log "building (cargo build --release --bin innkeeper --example bench_tool)"
 cargo build --release --bin innkeeper --example bench_tool
-BIN=$ROOT/target/release/innkeeper
-TOOL=$ROOT/target/release/examples/bench_tool
+BIN=$ROOT/target/x86_64-unknown-linux-gnu/release/innkeeper
+TOOL=$ROOT/target/x86_64-unknown-linux-gnu/release/examples/bench_tool
 [ -x "$BIN" ] && [ -x "$TOOL" ] || die "build did not produce $BIN and $TOOL"
 
 # ---------------------------------------------------- temp dir, cleanup

@@ -43,7 +43,7 @@ impl Args {
 
 fn args() -> Res<Args> {
     let mut a = Args {
-        innkeeper: PathBuf::from("target/release/innkeeper"),
+        innkeeper: PathBuf::from("target/x86_64-unknown-linux-gnu/release/innkeeper"),
         st: PathBuf::from("target/sillytavern/SillyTavern-1.12.6"),
         runs: 3,
         duration: 10,

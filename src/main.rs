@@ -22,7 +22,7 @@ use innkeeper::import::{self, ImportOptions};
 #[derive(Parser)]
 #[command(
     name = "innkeeper",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("INNKEEPER_COMMIT"), ")"),
     about = "Several people, one server, each with their own SillyTavern data"
 )]
 struct Cli {

@@ -55,9 +55,15 @@ impl ChildServer {
 
     /// [`ChildServer::start`] with command-line arguments.
     pub fn start_with(dir: &Path, args: &[&str]) -> Result<ChildServer, String> {
-        let mut child = Command::new(BIN)
-            .current_dir(dir)
-            .args(args)
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(dir).args(args);
+        Self::start_command(cmd)
+    }
+
+    /// Starts a prepared command that runs the server (under `chroot`,
+    /// say) and waits, bounded, for its URL line.
+    pub fn start_command(mut cmd: Command) -> Result<ChildServer, String> {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
