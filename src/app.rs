@@ -77,6 +77,20 @@ pub struct Limits {
     pub refused: crate::limits::Refusals,
 }
 
+impl Limits {
+    /// Whether a login for `account` from `ip` may be judged now: the
+    /// address's per-minute and hourly counts and the account's. Err with
+    /// the seconds to wait.
+    pub fn check_login(&self, ip: Option<IpAddr>, account: &str) -> Result<(), u64> {
+        ip.map_or(Ok(()), |ip| {
+            self.login_ip
+                .check(&ip)
+                .and_then(|_| self.login_ip_hour.check(&ip))
+        })
+        .and_then(|_| self.login_account.check(&account.to_string()))
+    }
+}
+
 pub struct App {
     pub config: Config,
     pub data_root: PathBuf,
@@ -226,20 +240,8 @@ impl App {
             store::users::insert(
                 c,
                 &UserRow {
-                    handle: DEFAULT_USER.into(),
-                    name: "User".into(),
-                    created: now,
-                    password: None,
-                    legacy_salt: None,
                     admin: true,
-                    enabled: true,
-                    avatar: None,
-                    persona_avatar: None,
-                    avatar_tag: None,
-                    must_change: false,
-                    pending: false,
-                    quota_mb: None,
-                    two_factor: false,
+                    ..UserRow::new(DEFAULT_USER, "User", now)
                 },
             )
         })?;

@@ -53,14 +53,7 @@ impl App {
     ) -> Result<(UserRow, Proof), AppError> {
         let ip = actor.ip.map(crate::app::limit_key);
         let account = handle.to_string();
-        let limited = ip
-            .map_or(Ok(()), |ip| {
-                self.limits
-                    .login_ip
-                    .check(&ip)
-                    .and_then(|_| self.limits.login_ip_hour.check(&ip))
-            })
-            .and_then(|_| self.limits.login_account.check(&account));
+        let limited = self.limits.check_login(ip, &account);
         if let Err(wait) = limited {
             // One row (and hook call) a minute per address, with the count.
             if self

@@ -113,22 +113,7 @@ mod tests {
     use super::*;
 
     fn row(handle: &str, created: i64) -> UserRow {
-        UserRow {
-            handle: handle.into(),
-            name: handle.into(),
-            created,
-            password: None,
-            legacy_salt: None,
-            admin: false,
-            enabled: true,
-            avatar: None,
-            persona_avatar: None,
-            avatar_tag: None,
-            must_change: false,
-            pending: false,
-            quota_mb: None,
-            two_factor: false,
-        }
+        UserRow::new(handle, handle, created)
     }
 
     #[test]

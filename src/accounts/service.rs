@@ -121,20 +121,11 @@ impl App {
             _ => None,
         };
         let row = UserRow {
-            handle: handle.clone(),
-            name: name.clone(),
-            created: self.clock.now_ms(),
             password,
-            legacy_salt: None,
             admin,
             enabled: !pending,
-            avatar: None,
-            persona_avatar: None,
-            avatar_tag: None,
-            must_change: false,
             pending,
-            quota_mb: None,
-            two_factor: false,
+            ..UserRow::new(&handle, &name, self.clock.now_ms())
         };
         let lifecycle = self.account_lock.lock().await;
         let inserted = {

@@ -437,14 +437,7 @@ impl App {
             return Err(AppError::forbidden(TICKET_EXPIRED));
         }
         let ip = actor.ip.map(crate::app::limit_key);
-        let limited = ip
-            .map_or(Ok(()), |ip| {
-                self.limits
-                    .login_ip
-                    .check(&ip)
-                    .and_then(|_| self.limits.login_ip_hour.check(&ip))
-            })
-            .and_then(|_| self.limits.login_account.check(&handle.to_string()));
+        let limited = self.limits.check_login(ip, handle);
         if let Err(wait) = limited {
             return Ok(Err(Refused::Limited(wait)));
         }

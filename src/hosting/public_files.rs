@@ -124,10 +124,6 @@ impl PublicFiles {
         };
         let out = resp.headers_mut();
         out.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-        out.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=0"),
-        );
         if let Ok(v) = HeaderValue::from_str(&stamp.etag()) {
             out.insert(header::ETAG, v);
         }
@@ -139,21 +135,15 @@ impl PublicFiles {
         }
         // What SillyTavern's own answers carry (its helmet defaults) that
         // matters for a static file.
-        out.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        out.insert(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("SAMEORIGIN"),
-        );
-        out.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
-        out.insert(
-            "cross-origin-resource-policy",
-            HeaderValue::from_static("same-origin"),
+        crate::http::reply::fixed_headers(
+            out,
+            &[
+                ("cache-control", "public, max-age=0"),
+                ("x-content-type-options", "nosniff"),
+                ("x-frame-options", "SAMEORIGIN"),
+                ("referrer-policy", "no-referrer"),
+                ("cross-origin-resource-policy", "same-origin"),
+            ],
         );
         resp.extensions_mut().insert(FromApp);
         Some(resp)

@@ -125,13 +125,12 @@ fn custom_picture(data_url: &str, tag: &str, if_none_match: Option<&str>) -> Res
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
+    reply::fixed_headers(
+        h,
+        &[
+            ("cache-control", "private, no-cache"),
+            ("content-security-policy", "sandbox; default-src 'none'"),
+        ],
     );
     resp
 }
@@ -251,14 +250,15 @@ async fn send_file(
 /// A user's file never runs as this site: a sandboxed document, types not
 /// guessed.
 fn sandboxed(mut r: Response) -> Response {
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
+    reply::fixed_headers(
+        r.headers_mut(),
+        &[
+            (
+                "content-security-policy",
+                "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'",
+            ),
+            ("x-content-type-options", "nosniff"),
+        ],
     );
     r
 }

@@ -4,6 +4,13 @@ use serde::Serialize;
 use warp::http::{header, HeaderValue, StatusCode};
 use warp::reply::Response;
 
+/// Sets fixed header values (a list reads better than one insert each).
+pub fn fixed_headers(h: &mut warp::http::HeaderMap, pairs: &[(&'static str, &'static str)]) {
+    for (name, value) in pairs {
+        h.insert(*name, HeaderValue::from_static(value));
+    }
+}
+
 pub fn json<T: Serialize>(value: &T) -> Response {
     json_bytes(to_json_bytes(value))
 }

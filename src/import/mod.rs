@@ -334,20 +334,12 @@ async fn read_storage(source: &Path) -> Result<Storage, ImportError> {
 /// The row an account record becomes.
 fn row_of(u: &LegacyUser, avatar: Option<&String>) -> UserRow {
     UserRow {
-        handle: u.handle.clone(),
-        name: u.name.clone(),
-        created: u.created,
         password: u.password.clone(),
         legacy_salt: u.salt.clone(),
         admin: u.admin,
         enabled: u.enabled,
         avatar: avatar.cloned(),
-        persona_avatar: None,
-        avatar_tag: None,
-        must_change: false,
-        pending: false,
-        quota_mb: None,
-        two_factor: false,
+        ..UserRow::new(&u.handle, &u.name, u.created)
     }
 }
 
@@ -780,20 +772,8 @@ mod tests {
 
     fn row(handle: &str, created: i64) -> UserRow {
         UserRow {
-            handle: handle.into(),
-            name: "User".into(),
-            created,
-            password: None,
-            legacy_salt: None,
             admin: true,
-            enabled: true,
-            avatar: None,
-            persona_avatar: None,
-            avatar_tag: None,
-            must_change: false,
-            pending: false,
-            quota_mb: None,
-            two_factor: false,
+            ..UserRow::new(handle, "User", created)
         }
     }
 

@@ -35,6 +35,29 @@ pub struct UserRow {
     pub two_factor: bool,
 }
 
+impl UserRow {
+    /// A new enabled account with nothing else set: no password, no
+    /// avatar, not an admin. Callers set the rest with struct update.
+    pub fn new(handle: &str, name: &str, created: i64) -> UserRow {
+        UserRow {
+            handle: handle.to_string(),
+            name: name.to_string(),
+            created,
+            password: None,
+            legacy_salt: None,
+            admin: false,
+            enabled: true,
+            avatar: None,
+            persona_avatar: None,
+            avatar_tag: None,
+            must_change: false,
+            pending: false,
+            quota_mb: None,
+            two_factor: false,
+        }
+    }
+}
+
 /// The tag of a custom avatar (see [`UserRow::avatar_tag`]).
 pub fn avatar_tag(avatar: &str) -> String {
     use sha2::Digest;
