@@ -410,8 +410,8 @@ fn fits(v: &Value) -> bool {
     v["scroll"].as_u64().unwrap() <= v["w"].as_u64().unwrap() && v["out"] == json!([])
 }
 
-/// Issue 14, point 9: the admin page on a phone (390 px): four tabs
-/// (Accounts, Create, App processes, Audit log), one "More" menu per
+/// Issue 14, point 9: the admin page on a phone (390 px): five tabs
+/// (Accounts, Create, Permissions, App processes, Audit log), one "More" menu per
 /// account instead of a row of six buttons, "Unlock login attempts", and
 /// the audit log's actions in words.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -419,7 +419,7 @@ async fn admin_page_fits_a_phone() {
     let (s, b) = admin_session("admin_page_fits_a_phone").await;
     b.viewport(390, 844).await;
 
-    // Four tabs; Accounts is shown first and only its panel.
+    // Five tabs; Accounts is shown first and only its panel.
     let tabs: Value = b
         .js(
             "return [...document.querySelectorAll('[data-test=\"admin-tabs\"] [role=\"tab\"]')] \
@@ -431,12 +431,19 @@ async fn admin_page_fits_a_phone() {
         json!([
             ["admin-tab-accounts", "Accounts", "true"],
             ["admin-tab-create", "Create", "false"],
+            ["admin-tab-permissions", "Permissions", "false"],
             ["admin-tab-processes", "App processes", "false"],
             ["admin-tab-audit", "Audit log", "false"],
         ])
     );
     assert!(b.visible(&t("admin-users-card")).await);
-    for hidden in ["admin-create-card", "app-card", "audit-card"] {
+    for hidden in [
+        "admin-create-card",
+        "profiles-card",
+        "connections-card",
+        "app-card",
+        "audit-card",
+    ] {
         assert!(
             !b.visible(&t(hidden)).await,
             "{hidden} waits behind its tab"
@@ -480,6 +487,7 @@ async fn admin_page_fits_a_phone() {
             "Promote",
             "Sessions…",
             "Storage quota…",
+            "Permissions…",
             "Backup",
             "Unlock login attempts",
             "Delete…"
@@ -521,6 +529,15 @@ async fn admin_page_fits_a_phone() {
     assert!(!b.visible(&t("admin-users-card")).await);
     let o = overflow(&b).await;
     assert!(fits(&o), "the create tab runs off a 390 px screen: {o}");
+
+    b.admin_tab("permissions").await;
+    assert!(b.visible(&t("profiles-card")).await);
+    assert!(b.visible(&t("connections-card")).await);
+    let o = overflow(&b).await;
+    assert!(
+        fits(&o),
+        "the permissions tab runs off a 390 px screen: {o}"
+    );
 
     b.admin_tab("processes").await;
     assert!(b.visible(&t("app-none")).await);

@@ -18,6 +18,7 @@ mod admin;
 mod hosting;
 mod invite;
 mod login;
+mod permissions;
 mod screenshots;
 mod sessions;
 mod signup;

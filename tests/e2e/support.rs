@@ -695,6 +695,46 @@ impl Browser {
     }
 }
 
+/// A Chrome DevTools Protocol command, sent through chromedriver's
+/// `POST /session/{id}/goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &reqwest::Url,
+        session: Option<&str>,
+    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &reqwest::Url) -> (warp::http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (warp::http::Method::POST, Some(body.to_string()))
+    }
+}
+
+impl Browser {
+    /// Runs `source` in every page this browser opens from now on, before
+    /// any of the page's own scripts (a reload runs it again).
+    pub async fn on_every_page(&self, source: &str) {
+        self.c
+            .issue_cmd(Cdp {
+                cmd: "Page.addScriptToEvaluateOnNewDocument",
+                params: json!({ "source": source }),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("cannot add a script to every page: {e}"));
+    }
+}
+
 fn dialog_css(dialog: &str) -> String {
     format!("[data-test=\"confirm-dialog\"][data-dialog=\"{dialog}\"]")
 }

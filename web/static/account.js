@@ -1,6 +1,7 @@
 /**
  * The account view: profile (name, picture, handle, role, created), password,
- * two-factor login, settings snapshots, backup download, the two resets, and log out.
+ * permissions (permissions.js), two-factor login, settings snapshots, backup
+ * download, the two resets, and log out.
  *
  * Destructive steps (removing the password, restoring a snapshot, the resets)
  * ask first in our own dialog; the account reset also needs a one-time code
@@ -25,6 +26,7 @@ import { ACCOUNTS_OFF_HINT, PASSWORD_PRIVACY_NOTE } from './messages.js';
 import { viewFrame, card, button } from './view.js';
 import { createSessionsCard } from './sessions.js';
 import { createTwoFactorCard } from './two-factor.js';
+import { createPermissionsCard } from './permissions.js';
 
 function errorLine(test) {
   return h('p', { class: 'error', test, role: 'alert', hidden: true });
@@ -573,7 +575,7 @@ function createResetAllCard(ctx, afterReset) {
 
 export function createAccountView(ctx) {
   const { el, heading, body } = viewFrame('account', 'Account',
-    'Your profile, password, settings snapshots and backups.');
+    'Your profile, password, permissions, settings snapshots and backups.');
 
   if (ctx.accounts && !ctx.info.autoLogin) {
     const logout = button('Log out', { test: 'account-logout', iconName: 'logout' });
@@ -584,6 +586,7 @@ export function createAccountView(ctx) {
   const snapshots = createSnapshotsCard(ctx);
   const sessions = ctx.accounts ? createSessionsCard() : null;
   const twoFactor = ctx.accounts ? createTwoFactorCard(ctx) : null;
+  const permissions = ctx.accounts ? createPermissionsCard() : null;
   const afterReset = async () => {
     snapshots.closeViewer();
     await Promise.all([snapshots.load(), ctx.refreshMe()]);
@@ -595,6 +598,7 @@ export function createAccountView(ctx) {
     ctx.accounts ? createPasswordCard(ctx) : createAccountsOffCard(),
     snapshots.el,
     createBackupCard(ctx),
+    permissions?.el,
     twoFactor?.el,
     sessions?.el,
     h('h2', { class: 'section-title danger-title' }, icon('warning'), 'Danger zone'),
@@ -602,12 +606,16 @@ export function createAccountView(ctx) {
     createResetAllCard(ctx, afterReset),
   );
 
-  /** The snapshot list is reloaded on every visit: saves and restores add to it. */
+  /**
+   * The snapshot list is reloaded on every visit (saves and restores add to
+   * it), and so are the permissions (an admin may change them any time).
+   */
   async function show() {
     await Promise.all([
       snapshots.load().catch((err) => showStatus(`Could not load your settings snapshots: ${describeError(err)}`, 'error')),
       profile.loadSource().catch((err) => showStatus(`Could not read your picture's source: ${describeError(err)}`, 'error')),
       sessions?.load().catch((err) => showStatus(`Could not load your signed-in sessions: ${describeError(err)}`, 'error')),
+      permissions?.load().catch((err) => showStatus(`Could not read your permissions: ${describeError(err)}`, 'error')),
       twoFactor?.load().catch((err) => showStatus(`Could not read your two-factor login: ${describeError(err)}`, 'error')),
     ]);
   }

@@ -1,7 +1,8 @@
 /**
  * The admin view: every account with its state and disk usage, creating
- * accounts, per-account actions, the full data backup, the hosted
- * SillyTavern's processes (processes.js), and the audit log.
+ * accounts, per-account actions, the full data backup, permission profiles
+ * and shared connections (profiles-admin.js, connections-admin.js), the
+ * hosted SillyTavern's processes (processes.js), and the audit log.
  *
  * Only built for admins (app.js), and the server checks every call anyway.
  * Disk usage is fetched per account after the list is shown, two at a time,
@@ -27,6 +28,9 @@ import { createInvitesCard } from './invites-admin.js';
 import { createSessionsCard } from './sessions.js';
 import { actionMenu } from './menu.js';
 import { auditActionWords } from './audit-actions.js';
+import { editPermissions } from './user-permissions.js';
+import { createProfilesCard } from './profiles-admin.js';
+import { createConnectionsCard } from './connections-admin.js';
 
 /** The account that always exists and cannot be deleted (SPEC §3). */
 const DEFAULT_HANDLE = 'default-user';
@@ -367,6 +371,8 @@ function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
     sessionsItem.addEventListener('click', () => showSessions(sessionsItem, user));
     const quota = small('Storage quota…', 'admin-quota-edit', { iconName: 'folder' });
     quota.addEventListener('click', () => editQuota(quota, user));
+    const permissions = small('Permissions…', 'admin-permissions', { iconName: 'shield' });
+    permissions.addEventListener('click', () => editPermissions(permissions, user, afterChange));
     const backupStatus = h('p', { class: 'progress', test: 'admin-backup-status', hidden: true });
 
     if (self) {
@@ -465,7 +471,7 @@ function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
     usageCell,
     h('td', { class: 'row-actions', 'data-label': 'Actions' },
       ...approval,
-      actionMenu([edit, password, removePw, removeTwoFactorButton, toggleEnabled, toggleAdmin, sessionsItem, quota, backup, unlock, del], {
+      actionMenu([edit, password, removePw, removeTwoFactorButton, toggleEnabled, toggleAdmin, sessionsItem, quota, permissions, backup, unlock, del], {
         label: 'More',
         ariaLabel: `Actions for ${label}`,
         test: 'admin-more',
@@ -599,16 +605,28 @@ export function createAdminView(ctx) {
 
   /**
    * After any account change: reload the list and the newest audit entries,
-   * and the processes when an app is hosted (disabling or deleting an
-   * account stops its SillyTavern).
+   * the processes when an app is hosted (disabling or deleting an account
+   * stops its SillyTavern), and the profiles (their account counts).
    */
   async function afterChange(handle) {
     users?.forgetUsage(handle);
     await Promise.all([
       users?.load(),
       ctx.info.app ? processes.load().catch(() => {}) : null,
+      profiles?.load().catch(() => {}),
       audit.load(true).catch(() => {}),
     ]);
+  }
+
+  /** Permission profiles and shared connections (accounts on only). */
+  let profiles = null;
+  let connections = null;
+  const reloadAudit = () => audit.load(true).catch(() => {});
+  if (ctx.accounts) {
+    connections = createConnectionsCard({ afterChange: reloadAudit });
+    profiles = createProfilesCard({
+      afterChange: () => Promise.all([connections.load(), reloadAudit()]).then(() => {}),
+    });
   }
 
   const accountsPanel = [];
@@ -632,6 +650,7 @@ export function createAdminView(ctx) {
       iconName: 'plus',
       panel: [createCreateCard(ctx, () => afterChange('')), invites.el],
     });
+    list.push({ name: 'permissions', label: 'Permissions', iconName: 'shield', panel: [profiles.el, connections.el] });
   }
   list.push({ name: 'processes', label: 'App processes', iconName: 'server', panel: processes.el });
   list.push({ name: 'audit', label: 'Audit log', iconName: 'list', panel: audit.el });
@@ -649,8 +668,8 @@ export function createAdminView(ctx) {
 
   let auditLoaded = false;
   /**
-   * The account list and the processes are reloaded on every visit; the
-   * audit log once (then Refresh / Load more).
+   * The account list, the processes, the profiles and the connections are
+   * reloaded on every visit; the audit log once (then Refresh / Load more).
    */
   async function show() {
     const tasks = [];
@@ -660,6 +679,10 @@ export function createAdminView(ctx) {
     tasks.push(processes.load().catch((err) => showStatus(`Could not load the SillyTavern processes: ${describeError(err)}`, 'error')));
     if (invites) {
       tasks.push(invites.load().catch((err) => showStatus(`Could not load the invitation links: ${describeError(err)}`, 'error')));
+    }
+    if (profiles) {
+      tasks.push(profiles.load().catch((err) => showStatus(`Could not load the permission profiles: ${describeError(err)}`, 'error')));
+      tasks.push(connections.load().catch((err) => showStatus(`Could not load the shared connections: ${describeError(err)}`, 'error')));
     }
     if (!auditLoaded) {
       tasks.push(audit.load(true).then(() => {

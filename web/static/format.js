@@ -86,3 +86,11 @@ export function formatWait(seconds) {
   if (minutes < 90) return plural(minutes, 'minute');
   return plural(Math.ceil(minutes / 60), 'hour');
 }
+
+const dayFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', timeZone: 'UTC' });
+
+/** A UTC day as the server names it ("2026-12-07") → "7 Dec"; the text as is when it is not one. */
+export function formatDay(day) {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(day ?? '') ? new Date(`${day}T00:00:00Z`) : null;
+  return date && !Number.isNaN(date.getTime()) ? dayFormat.format(date) : String(day ?? '');
+}
