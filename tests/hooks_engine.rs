@@ -233,6 +233,16 @@ end
                 .with_field("pending", true),
             "event=signup_requested;handle=newbie;ip=192.0.2.9;name=Newbie;pending=true",
         ),
+        (
+            HookEvent::new(EventKind::BeforeGenerate)
+                .with_handle("bob")
+                .with_field("route", "/api/backends/chat-completions/generate")
+                .with_field("kind", "text")
+                .with_field("source", "custom")
+                .with_field("model", "m1")
+                .with_field("profile", "member"),
+            "event=before_generate;handle=bob;kind=text;model=m1;profile=member;route=/api/backends/chat-completions/generate;source=custom",
+        ),
     ];
     assert_eq!(cases.len(), EventKind::ALL.len());
     for (event, expected) in cases {

@@ -388,19 +388,7 @@ async fn a_shared_key_never_comes_back_to_the_browser() {
 
     // Granted to the member profile: alice's and bob's SillyTavern get it,
     // boss (an admin: the admin profile) does not.
-    b.click(&format!("{house} {}", t("connection-grant-add")))
-        .await;
-    b.wait_dialog("connection-grant").await;
-    b.find(&t("connection-grant-profile"))
-        .await
-        .select_by_value("member")
-        .await
-        .expect("choose member");
-    let (kind, text) = confirm_ok(&b, "connection-grant").await;
-    assert_eq!(
-        (kind.as_str(), text.as_str()),
-        ("ok", "House model is shared with profile member.")
-    );
+    grant(&b, &house, "profile", "member").await;
     let member_chip = format!(
         "{house} {}[data-kind=\"profile\"][data-target=\"member\"]",
         t("connection-grant")
@@ -484,19 +472,7 @@ async fn a_shared_key_never_comes_back_to_the_browser() {
 
     // Shared with alice herself too; taken from the member profile, bob
     // loses it and alice keeps it.
-    b.click(&format!("{house} {}", t("connection-grant-add")))
-        .await;
-    b.wait_dialog("connection-grant").await;
-    b.find(&t("connection-grant-user"))
-        .await
-        .select_by_value("alice")
-        .await
-        .expect("choose alice");
-    let (kind, text) = confirm_ok(&b, "connection-grant").await;
-    assert_eq!(
-        (kind.as_str(), text.as_str()),
-        ("ok", "House model is shared with user alice.")
-    );
+    grant(&b, &house, "user", "alice").await;
     let text = b
         .act_ok(&format!("{member_chip} {}", t("connection-revoke")))
         .await;
@@ -675,4 +651,25 @@ async fn deleting_a_profile_asks_then_removes_it() {
     b.shot_test().await;
     b.close().await;
     s.stop().await;
+}
+
+/// Grants the connection in the row `row` to a profile or user (`kind`)
+/// through the Grant… dialog; the status says so.
+async fn grant(b: &Browser, row: &str, kind: &str, target: &str) {
+    b.click(&format!("{row} {}", t("connection-grant-add")))
+        .await;
+    b.wait_dialog("connection-grant").await;
+    b.find(&t(&format!("connection-grant-{kind}")))
+        .await
+        .select_by_value(target)
+        .await
+        .unwrap_or_else(|e| panic!("choose {target}: {e}"));
+    let (status, text) = confirm_ok(b, "connection-grant").await;
+    assert_eq!(
+        (status.as_str(), text.as_str()),
+        (
+            "ok",
+            format!("House model is shared with {kind} {target}.").as_str()
+        )
+    );
 }
