@@ -115,5 +115,16 @@ async fn every_answer_carries_the_security_headers() {
     assert_eq!(again.status(), 304);
     let page = c.fetch("/login").await;
     assert_eq!(page.header("cache-control"), Some("no-cache"));
+    // Scripts (ES modules importing each other) and styles are revalidated
+    // on every load, so an upgrade never mixes old and new modules;
+    // pictures may stay a day.
+    for path in ["/static/app.js", "/static/api.js", "/static/style.css"] {
+        let a = c.fetch(path).await;
+        assert_eq!(a.status, 200, "{path}");
+        assert_eq!(a.header("cache-control"), Some("no-cache"), "{path}");
+        assert!(a.header("etag").is_some(), "{path}");
+    }
+    let img = c.fetch("/favicon.ico").await;
+    assert_eq!(img.header("cache-control"), Some("public, max-age=86400"));
     s.stop().await;
 }

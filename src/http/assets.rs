@@ -1,7 +1,9 @@
 //! The UI's own files, embedded from `web/` at build time: ETags from the
-//! content hash, 304 on `If-None-Match`, `no-cache` for HTML pages (always
-//! revalidated, so an upgrade shows at once) and a day's max-age for the
-//! rest (files keep their names across versions, so not a year).
+//! content hash, 304 on `If-None-Match`. HTML pages, scripts and styles are
+//! `no-cache` (revalidated on every load: the scripts are ES modules that
+//! import each other by name, and a browser holding some old modules while
+//! fetching new ones would run a mix after an upgrade); pictures keep a
+//! day's max-age.
 
 use rust_embed::RustEmbed;
 use warp::http::{header, HeaderValue, StatusCode};
@@ -34,7 +36,8 @@ pub fn serve(req: &Req, hosted: bool) -> Option<Response> {
     if name.contains("..") {
         return None;
     }
-    Some(respond(name, req.header("if-none-match"), false))
+    let revalidate = name.ends_with(".js") || name.ends_with(".css");
+    Some(respond(name, req.header("if-none-match"), revalidate))
 }
 
 /// An HTML page of the UI.
@@ -42,12 +45,13 @@ pub fn page(name: &str) -> Response {
     respond(name, None, true)
 }
 
-fn respond(name: &str, if_none_match: Option<&str>, html: bool) -> Response {
+/// `revalidate`: `no-cache` rather than a day's max-age.
+fn respond(name: &str, if_none_match: Option<&str>, revalidate: bool) -> Response {
     let Some(file) = Web::get(name) else {
         return crate::error::AppError::NotFound("Not found".into()).into_response();
     };
     let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
-    let cache = if html {
+    let cache = if revalidate {
         "no-cache"
     } else {
         "public, max-age=86400"

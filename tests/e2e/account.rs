@@ -616,3 +616,38 @@ async fn avatars_say_where_they_come_from() {
     b.close().await;
     s.stop().await;
 }
+
+/// Scripts the page loaded whose path ends with `name`.
+async fn loaded_scripts(b: &Browser, name: &str) -> u64 {
+    b.js(&format!(
+        "return performance.getEntriesByType('resource')\
+           .filter((e) => new URL(e.name).pathname.endsWith('/{name}')).length;"
+    ))
+    .await
+    .as_u64()
+    .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_module_loads_only_for_admins() {
+    let s = Server::start().await;
+    s.create_user("alice", Some("pw"), true).await;
+    s.create_user("bob", Some("pw"), false).await;
+    let (admin, user) =
+        Browser::start_two("admin_module_admin", "admin_module_user", &s.base).await;
+    login_list(&user, "bob", Some("pw")).await;
+    user.open_view("account").await;
+    assert_eq!(
+        loaded_scripts(&user, "app.js").await,
+        1,
+        "the check sees scripts"
+    );
+    assert_eq!(loaded_scripts(&user, "admin.js").await, 0);
+    assert_eq!(user.count(&t("nav-admin")).await, 0);
+    login_list(&admin, "alice", Some("pw")).await;
+    admin.open_view("admin").await;
+    assert_eq!(loaded_scripts(&admin, "admin.js").await, 1);
+    admin.close().await;
+    user.close().await;
+    s.stop().await;
+}

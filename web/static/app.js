@@ -5,7 +5,8 @@
  * Views are built once and switched by the URL hash (#home, #account,
  * #admin), so a reload or the back button keeps people where they were and
  * unsaved edits in one view survive a visit to another. The admin view is
- * only built for admins: non-admins get neither its menu entry nor its DOM.
+ * only built for admins: non-admins get neither its menu entry nor its DOM,
+ * and never load its modules (admin.js is imported on demand).
  */
 
 import { createMustChangeView } from './must-change.js';
@@ -20,7 +21,6 @@ import {
 import { confirmDialog } from './dialog.js';
 import { createHomeView } from './home.js';
 import { createAccountView } from './account.js';
-import { createAdminView } from './admin.js';
 
 const nav = document.getElementById('nav');
 const userBox = document.getElementById('topbar-user');
@@ -271,7 +271,10 @@ async function boot() {
 
     views.home = createHomeView(ctx);
     views.account = createAccountView(ctx);
-    if (me.admin) views.admin = createAdminView(ctx);
+    if (me.admin) {
+      const { createAdminView } = await import('./admin.js');
+      views.admin = createAdminView(ctx);
+    }
     main.replaceChildren(...Object.values(views).map((v) => v.el));
     renderPasswordBanner();
 
