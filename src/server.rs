@@ -6,21 +6,23 @@
 //! shutdown drains requests in flight for a bounded time. The loop itself
 //! never waits on the database: housekeeping runs in its own task.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tower_service::Service;
 
-use crate::app::App;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// The connection's peer address, handed to the routes.
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub SocketAddr);
+use crate::app::{Actor, App};
+use crate::config::{Config, Stack};
+use crate::fields;
+use crate::hooks::EventKind;
+use crate::http::Peer;
+use crate::import::{self, ImportOptions};
 
 /// A client must send its request headers within this time.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,76 +49,6 @@ where
         .header_read_timeout(HEADER_TIMEOUT)
         .serve_connection(TokioIo::new(io), handler);
     watcher.watch(conn).await.map_err(|e| e.to_string())
-}
-
-/// Open connections, per client address and in total.
-pub struct Connections {
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
-    max_total: usize,
-    max_per_ip: usize,
-    total: std::sync::atomic::AtomicUsize,
-}
-
-/// Held while a connection is open; dropping it frees its place.
-pub struct Slot {
-    conns: Arc<Connections>,
-    ip: IpAddr,
-}
-
-impl Connections {
-    /// Caps from the process's file-descriptor limit: every proxied request
-    /// holds two descriptors (client and upstream), and some stay for the
-    /// database, logs and the processes' pipes.
-    pub fn new(max_per_ip: usize) -> Arc<Connections> {
-        let fds = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-            .map(|(soft, _)| soft)
-            .unwrap_or(1024);
-        let max_total = (fds.saturating_sub(128) / 2).clamp(64, 16_384) as usize;
-        Arc::new(Connections {
-            per_ip: Mutex::new(HashMap::new()),
-            max_total,
-            max_per_ip: max_per_ip.min(max_total),
-            total: std::sync::atomic::AtomicUsize::new(0),
-        })
-    }
-
-    /// A place for a new connection from `ip`, or None when either cap is
-    /// reached (the connection is then closed at once).
-    pub fn admit(self: &Arc<Self>, ip: IpAddr, capped: bool) -> Option<Slot> {
-        use std::sync::atomic::Ordering;
-        let mut per_ip = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
-        if self.total.load(Ordering::Relaxed) >= self.max_total {
-            return None;
-        }
-        let n = per_ip.entry(ip).or_insert(0);
-        if capped && *n >= self.max_per_ip {
-            return None;
-        }
-        *n += 1;
-        self.total.fetch_add(1, Ordering::Relaxed);
-        Some(Slot {
-            conns: self.clone(),
-            ip,
-        })
-    }
-
-    pub fn max_total(&self) -> usize {
-        self.max_total
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        use std::sync::atomic::Ordering;
-        let mut per_ip = self.conns.per_ip.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = per_ip.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                per_ip.remove(&self.ip);
-            }
-        }
-        self.conns.total.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// Raises the soft limit on open files to the hard one (bounded), so the
@@ -235,6 +167,200 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(DRAIN_TIMEOUT) => {
             tracing::warn!("some requests were still running at shutdown");
+        }
+    }
+}
+
+/// Runs the server for `config` until Ctrl-C or SIGTERM: takes the data
+/// root's lock, imports a SillyTavern root met for the first time, refuses
+/// an unsafe setup, attaches the hosted app, listens on every configured
+/// stack, prints the URL line, and at the end drains and stops the
+/// processes. Errors are the message the console prints.
+pub async fn run(config: Config) -> Result<(), String> {
+    let started = std::time::SystemTime::now();
+    crate::server::raise_fd_limit();
+    // Held until the server exits: a restore (or a second server) on this
+    // data root is refused meanwhile.
+    std::fs::create_dir_all(&config.data_root).map_err(|e| {
+        format!(
+            "cannot create the data root {}: {e}",
+            config.data_root.display()
+        )
+    })?;
+    let _root_lock = crate::userdata::root_lock::acquire(&config.data_root)
+        .map_err(|e| format!("cannot start: {e}"))?;
+    // A SillyTavern root started for the first time: take its accounts in
+    // before anything checks them (the safety check needs their passwords).
+    let auto_import = import::should_auto_import(&config.data_root);
+    let app = App::open(
+        config,
+        crate::clock::Clock::default(),
+        crate::console::Console::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    if auto_import {
+        let opts = ImportOptions {
+            source: app.data_root.clone(),
+            dry_run: false,
+            overwrite: false,
+            progress: true,
+        };
+        app.console.line(
+            "Found a SillyTavern data root without an Innkeeper database: importing it first.",
+        );
+        let report = import::import_into(&app, &opts).await.map_err(|e| {
+            format!(
+                "the automatic SillyTavern import failed: {e}\n(fix the cause, then run `innkeeper import-sillytavern {}`)",
+                app.data_root.display()
+            )
+        })?;
+        for line in report.to_string().lines() {
+            app.console.line(line);
+        }
+    }
+    let verdict = crate::safety::check(&app)
+        .await
+        .map_err(|e| e.to_string())?;
+    for w in &verdict.loud {
+        tracing::error!("{w}");
+    }
+    for w in &verdict.warnings {
+        tracing::warn!("{w}");
+    }
+    if !verdict.refusals.is_empty() {
+        let mut msg = String::from("refusing to listen on all interfaces in an unsafe setup:");
+        for r in &verdict.refusals {
+            msg.push_str(&format!("\n  - {r}"));
+        }
+        msg.push_str("\n(set securityOverride: true in config.yaml to start anyway)");
+        return Err(msg);
+    }
+    // Processes an earlier, killed Innkeeper left end first; then the
+    // hosted app's install is checked, so a broken one stops the start.
+    crate::hosting::attach(&app)
+        .await
+        .map_err(|e| e.to_string())?;
+    let c = &app.config;
+    let v4 = IpAddr::V4(if c.listen {
+        Ipv4Addr::UNSPECIFIED
+    } else {
+        Ipv4Addr::LOCALHOST
+    });
+    let v6 = IpAddr::V6(if c.listen {
+        Ipv6Addr::UNSPECIFIED
+    } else {
+        Ipv6Addr::LOCALHOST
+    });
+    let mut listeners = Vec::new();
+    for (stack, ip) in [(c.protocol.ipv4, v4), (c.protocol.ipv6, v6)] {
+        if !stack.wanted() {
+            continue;
+        }
+        // A second stack shares the first one's port (useful with port 0).
+        let port = listeners
+            .first()
+            .and_then(|l: &tokio::net::TcpListener| l.local_addr().ok())
+            .map_or(c.port, |a| a.port());
+        let addr = SocketAddr::new(ip, port);
+        match bind(addr) {
+            Ok(listener) => listeners.push(listener),
+            Err(e) if stack == Stack::Auto => {
+                tracing::info!("not listening on {addr} (protocol set to auto): {e}")
+            }
+            Err(e) => return Err(format!("cannot listen on {addr}: {e}")),
+        }
+    }
+    let first = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .ok_or("no address to listen on")?;
+    let shown = match first.ip() {
+        IpAddr::V4(v) if v.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), first.port())
+        }
+        IpAddr::V6(v) if v.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), first.port())
+        }
+        _ => first,
+    };
+    let scheme = if app.tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{shown}/");
+    let stop_signal = shutdown_signal();
+    let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut tasks = Vec::new();
+    for listener in listeners {
+        let mut stop = stop_tx.subscribe();
+        tasks.push(tokio::spawn(serve(app.clone(), listener, async move {
+            let _ = stop.recv().await;
+        })));
+    }
+    // Requests are answered from here on; the ready line follows the
+    // start-up repair of the data root.
+    let repairing = app.clone();
+    tokio::task::spawn_blocking(move || repairing.repair(started))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    app.console
+        .line(&format!("Innkeeper is listening on {url}"));
+    app.hook_after(
+        EventKind::ServerStarted,
+        None,
+        &Actor::console(),
+        fields! { "version" => env!("CARGO_PKG_VERSION"), "url" => url },
+    )
+    .await;
+    stop_signal.await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(());
+    for t in tasks {
+        let _ = t.await;
+    }
+    if let Some(h) = app.hosting() {
+        h.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Binds one stack. IPv6 sockets are IPv6-only, so `0.0.0.0` and `[::]`
+/// can both listen on one port.
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    tokio::net::TcpListener::from_std(socket.into())
+}
+
+/// Waits for Ctrl-C or SIGTERM. The SIGTERM handler is installed when this
+/// is called, not when first polled, so a stop sent right after the URL
+/// line still ends the server gracefully.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
         }
     }
 }
