@@ -120,7 +120,7 @@ pub struct App {
     /// Two-factor login: the sealing key, logins waiting for a code.
     pub two_factor: crate::accounts::two_factor::TwoFactorState,
     /// Open connections, capped (see server.rs).
-    pub connections: Arc<crate::server::Connections>,
+    pub connections: Arc<crate::limits::Connections>,
     /// Set once the once-a-second housekeeping task runs.
     pub housekeeping: std::sync::atomic::AtomicBool,
     /// Places for backup archives being written (see userdata::backup).
@@ -191,7 +191,7 @@ impl App {
             recovery_judging: tokio::sync::Mutex::new(()),
             hosting: std::sync::OnceLock::new(),
             two_factor: Default::default(),
-            connections: crate::server::Connections::new(MAX_CONNECTIONS_PER_IP),
+            connections: crate::limits::Connections::new(MAX_CONNECTIONS_PER_IP),
             housekeeping: std::sync::atomic::AtomicBool::new(false),
             backups: Default::default(),
             usage_book: Default::default(),

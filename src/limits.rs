@@ -1,9 +1,11 @@
 //! Sliding-window failure counters for guessable secrets: logins and
-//! recovery codes, per client IP and per account. In memory, bounded.
+//! recovery codes, per client IP and per account; and the caps on open
+//! connections. In memory, bounded.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use crate::clock::Clock;
 
@@ -164,6 +166,76 @@ impl Refusals {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Tally>> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Open connections, per client address and in total.
+pub struct Connections {
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    max_total: usize,
+    max_per_ip: usize,
+    total: std::sync::atomic::AtomicUsize,
+}
+
+/// Held while a connection is open; dropping it frees its place.
+pub struct Slot {
+    conns: Arc<Connections>,
+    ip: IpAddr,
+}
+
+impl Connections {
+    /// Caps from the process's file-descriptor limit: every proxied request
+    /// holds two descriptors (client and upstream), and some stay for the
+    /// database, logs and the processes' pipes.
+    pub fn new(max_per_ip: usize) -> Arc<Connections> {
+        let fds = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map(|(soft, _)| soft)
+            .unwrap_or(1024);
+        let max_total = (fds.saturating_sub(128) / 2).clamp(64, 16_384) as usize;
+        Arc::new(Connections {
+            per_ip: Mutex::new(HashMap::new()),
+            max_total,
+            max_per_ip: max_per_ip.min(max_total),
+            total: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    /// A place for a new connection from `ip`, or None when either cap is
+    /// reached (the connection is then closed at once).
+    pub fn admit(self: &Arc<Self>, ip: IpAddr, capped: bool) -> Option<Slot> {
+        use std::sync::atomic::Ordering;
+        let mut per_ip = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        if self.total.load(Ordering::Relaxed) >= self.max_total {
+            return None;
+        }
+        let n = per_ip.entry(ip).or_insert(0);
+        if capped && *n >= self.max_per_ip {
+            return None;
+        }
+        *n += 1;
+        self.total.fetch_add(1, Ordering::Relaxed);
+        Some(Slot {
+            conns: self.clone(),
+            ip,
+        })
+    }
+
+    pub fn max_total(&self) -> usize {
+        self.max_total
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering;
+        let mut per_ip = self.conns.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+        self.conns.total.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -23,9 +23,11 @@ use warp::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, St
 use warp::reply::{Reply, Response};
 
 use super::HostError;
-use crate::http::request::BodyStream;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request body as the server receives it: a stream of chunks.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send>>;
 type UpBody = UnsyncBoxBody<Bytes, BoxError>;
 
 /// A page that is rewritten on its way (the app's index page gets a way

@@ -41,6 +41,16 @@ const GZIP_CACHE_BYTES: usize = 48 * 1024 * 1024;
 /// Smaller answers are not worth compressing (Express's threshold too).
 const GZIP_FROM: u64 = 1024;
 
+/// Headers of every answer: revalidated caching, and what SillyTavern's
+/// own answers carry (its helmet defaults) that matters for a static file.
+const STATIC_HEADERS: &[(&str, &str)] = &[
+    ("cache-control", "public, max-age=0"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "SAMEORIGIN"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-resource-policy", "same-origin"),
+];
+
 /// The install's `public/` folder and the compressed copies of its text.
 pub struct PublicFiles {
     root: PathBuf,
@@ -133,18 +143,9 @@ impl PublicFiles {
         if compressible {
             out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         }
-        // What SillyTavern's own answers carry (its helmet defaults) that
-        // matters for a static file.
-        crate::http::reply::fixed_headers(
-            out,
-            &[
-                ("cache-control", "public, max-age=0"),
-                ("x-content-type-options", "nosniff"),
-                ("x-frame-options", "SAMEORIGIN"),
-                ("referrer-policy", "no-referrer"),
-                ("cross-origin-resource-policy", "same-origin"),
-            ],
-        );
+        for (name, value) in STATIC_HEADERS {
+            out.insert(*name, HeaderValue::from_static(value));
+        }
         resp.extensions_mut().insert(FromApp);
         Some(resp)
     }

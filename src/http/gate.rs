@@ -1,5 +1,5 @@
-//! The permissions layer's check of one request on its way to a user's
-//! SillyTavern. Requests no permission touches pass untouched (nothing is
+//! The permission checks on the way to a user's SillyTavern: the rules are
+//! in `permissions`, this reads what they need from the request. Requests no permission touches pass untouched (nothing is
 //! read, nothing is asked of the database); the others are checked in a
 //! fixed order — the switch, the shared connections' rules, the
 //! `before_generate` hook, then the limits (so a refused request never
@@ -8,14 +8,14 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::routes::{self, GenKind, Guarded, SecretsCall};
-use super::usage::RunningGuard;
-use super::{fetch_target, PermissionError, Switch};
 use crate::app::App;
 use crate::error::AppError;
 use crate::fields;
 use crate::hooks::EventKind;
 use crate::http::context::Ctx;
+use crate::permissions::routes::{self, GenKind, Guarded, SecretsCall};
+use crate::permissions::usage::RunningGuard;
+use crate::permissions::{fetch_target, PermissionError, Switch};
 use crate::store::users::UserRow;
 
 /// What a request that may go on carries with it.

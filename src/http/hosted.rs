@@ -49,7 +49,7 @@ pub async fn forward(ctx: &mut Ctx, sup: Arc<Supervisor>) -> Result<Response, Ap
     }
     // Permissions first: a refused request never starts a process.
     let normalised = crate::hosting::routes::normalise(&ctx.req.path);
-    let passed = permissions::gate::check(ctx, &user, &normalised).await?;
+    let passed = crate::http::gate::check(ctx, &user, &normalised).await?;
     let upstream = match sup.ensure(&user.handle, !navigation).await {
         Ok(u) => u,
         // A page load waits a moment first: a start begun at login is

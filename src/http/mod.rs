@@ -8,6 +8,7 @@ pub mod assets;
 pub mod context;
 pub mod device;
 pub mod files;
+pub mod gate;
 pub mod hosted;
 pub mod invites;
 pub mod outside_auth;
@@ -31,8 +32,11 @@ use warp::reply::Response;
 use warp::Filter;
 
 use crate::app::App;
-use crate::server::Peer;
 use request::Req;
+
+/// The connection's peer address, put on each request by the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
 
 /// The whole application as one warp filter.
 pub fn routes(

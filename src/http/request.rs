@@ -3,18 +3,18 @@
 //! proxies), cookies, and a body read lazily with a size limit.
 
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use serde_json::Value;
 use warp::http::{header, HeaderMap, Method};
 
 use crate::app::{canonical_ip, App};
 use crate::error::AppError;
 
-pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send>>;
+/// A request body as it arrives (defined with the proxy that streams it on).
+pub use crate::hosting::proxy::BodyStream;
 
 /// A whole body must arrive within this time (slow uploads are cut off).
 const BODY_TIMEOUT: Duration = Duration::from_secs(120);

@@ -4,11 +4,10 @@
 //! never see, and [`usage`] limits on generations. [`routes`] names the
 //! SillyTavern 1.12.6 routes each switch guards and reads the fields of a
 //! generation request; [`fetch_target`] refuses URLs that point inside the
-//! server's own network; [`gate`] puts them together for one request.
+//! server's own network. `http::gate` puts them together for one request.
 
 pub mod connections;
 pub mod fetch_target;
-pub mod gate;
 pub mod profiles;
 pub mod routes;
 pub mod service;
