@@ -7,6 +7,7 @@ pub mod app_admin;
 pub mod assets;
 pub mod context;
 pub mod device;
+pub mod error_response;
 pub mod files;
 pub mod gate;
 pub mod hosted;
