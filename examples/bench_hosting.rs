@@ -203,11 +203,10 @@ impl Drop for Node {
     }
 }
 
+/// A free loopback port for a process that must bind it itself (the one
+/// helper the supervisor uses too).
 fn free_port() -> Res<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port())
+    innkeeper::hosting::process::free_port(&Default::default()).map_err(|e| e.to_string())
 }
 
 /// Starts `node server.js` on `data_root` as Innkeeper would (`own_csrf`

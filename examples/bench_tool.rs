@@ -5,7 +5,7 @@
 //! nothing about speed; only setup failures make it exit non-zero.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -705,11 +705,11 @@ fn hashrate(config_path: &Path, threads: usize, warmup: f64, seconds: f64) -> Re
 
 // --------------------------------------------------------------- start-up
 
+/// A free loopback port for the server under test (the one helper the
+/// supervisor uses too).
 fn free_port() -> Result<u16, String> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot bind: {e}"))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("cannot read the bound port: {e}"))
+    innkeeper::hosting::process::free_port(&Default::default())
+        .map_err(|e| format!("no free port: {e}"))
 }
 
 /// True when GET /healthz answers 200.

@@ -519,13 +519,7 @@ async fn declared_too_large(
     })
     .await;
     assert!(read.is_ok(), "no answer before the body was sent to {path}");
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, text)
+    common::answer_of(&out)
 }
 
 #[tokio::test]

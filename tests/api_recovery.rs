@@ -46,6 +46,16 @@ async fn start() -> Server {
     s
 }
 
+/// A server where alice asked for a recovery code from `ip`: the server,
+/// the client that asked, and the code the console printed.
+async fn code_sent(ip: &str) -> (Server, Client, String) {
+    let s = start().await;
+    let mut c = s.client();
+    step1(&mut c, ip, "alice").await;
+    let code = s.last_code(RECOVERY, "alice");
+    (s, c, code)
+}
+
 #[tokio::test]
 async fn step1_answers_and_the_console_line() {
     let s = start().await;
@@ -187,11 +197,8 @@ async fn step2_answers_per_appendix_a() {
 
 #[tokio::test]
 async fn a_code_works_once() {
-    let s = start().await;
-    let mut c = s.client();
+    let (s, mut c, code) = code_sent("10.0.0.3").await;
     let ip = "10.0.0.3";
-    step1(&mut c, ip, "alice").await;
-    let code = s.last_code(RECOVERY, "alice");
     assert_eq!(
         step2_code(&mut c, ip, "alice", &code, "one").await.status,
         StatusCode::NO_CONTENT
@@ -205,11 +212,8 @@ async fn a_code_works_once() {
 
 #[tokio::test]
 async fn a_code_expires_after_five_minutes() {
-    let s = start().await;
-    let mut c = s.client();
+    let (s, mut c, code) = code_sent("10.0.0.4").await;
     let ip = "10.0.0.4";
-    step1(&mut c, ip, "alice").await;
-    let code = s.last_code(RECOVERY, "alice");
     s.app.clock.advance(5 * 60_000 - 2_000);
     assert_eq!(
         step2_code(&mut c, ip, "alice", &code, "in-time")
@@ -229,11 +233,8 @@ async fn a_code_expires_after_five_minutes() {
 
 #[tokio::test]
 async fn a_code_dies_after_three_wrong_tries_and_a_number_is_wrong() {
-    let s = start().await;
-    let mut c = s.client();
+    let (s, mut c, code) = code_sent("10.0.0.5").await;
     let ip = "10.0.0.5";
-    step1(&mut c, ip, "alice").await;
-    let code = s.last_code(RECOVERY, "alice");
     // The code as a JSON number is a wrong code (and costs a try).
     let n: u64 = code.parse().unwrap();
     let a = step2(

@@ -387,7 +387,12 @@ pub async fn raw_request(base: &str, request: &str) -> (u16, String) {
     )
     .await;
     assert!(read.is_ok(), "no answer to {request:?}");
-    let text = String::from_utf8_lossy(&out).into_owned();
+    answer_of(&out)
+}
+
+/// A raw answer as (status, text); status 0 when there is no status line.
+pub fn answer_of(raw: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(raw).into_owned();
     let status = text
         .split_whitespace()
         .nth(1)
