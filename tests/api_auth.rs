@@ -203,8 +203,7 @@ async fn logout_makes_the_old_cookie_worthless() {
 #[tokio::test]
 async fn csrf_missing_wrong_right_and_stale() {
     let s = Server::start().await;
-    s.create_user("alice", Some("pw-alice"), false).await;
-    let mut c = s.client();
+    let mut c = alice_client(&s).await;
     let token = c.refresh_token().await;
     assert_eq!(token.len(), 64);
 
@@ -301,8 +300,7 @@ async fn csrf_can_be_disabled() {
 #[tokio::test]
 async fn session_expires_after_inactivity_only() {
     let s = Server::start_with(|c| c.session_timeout = 60).await;
-    s.create_user("alice", Some("pw-alice"), false).await;
-    let mut c = s.client();
+    let mut c = alice_client(&s).await;
     let a = login(&mut c, "alice", Some("pw-alice")).await;
     let line = a.session_cookie_line().unwrap();
     assert!(line.contains("HttpOnly"), "{line}");
@@ -323,8 +321,7 @@ async fn session_expires_after_inactivity_only() {
 #[tokio::test]
 async fn session_timeout_zero_is_a_browser_session_cookie() {
     let s = Server::start_with(|c| c.session_timeout = 0).await;
-    s.create_user("alice", Some("pw-alice"), false).await;
-    let mut c = s.client();
+    let mut c = alice_client(&s).await;
     let a = login(&mut c, "alice", Some("pw-alice")).await;
     let line = a.session_cookie_line().unwrap();
     assert!(!line.contains("Max-Age"), "{line}");
@@ -336,8 +333,7 @@ async fn session_timeout_zero_is_a_browser_session_cookie() {
 #[tokio::test]
 async fn negative_session_timeout_never_expires() {
     let s = Server::start_with(|c| c.session_timeout = -1).await;
-    s.create_user("alice", Some("pw-alice"), false).await;
-    let mut c = s.client();
+    let mut c = alice_client(&s).await;
     let a = login(&mut c, "alice", Some("pw-alice")).await;
     let line = a.session_cookie_line().unwrap();
     assert!(
@@ -471,8 +467,7 @@ async fn disabled_users_next_request_is_anonymous() {
 #[tokio::test]
 async fn five_failed_logins_from_one_ip_block_it_for_a_minute() {
     let s = Server::start_with(common::forwarding).await;
-    s.create_user("alice", Some("pw-alice"), false).await;
-    let mut c = s.client();
+    let mut c = alice_client(&s).await;
     let ip = "10.2.0.1";
     for i in 0..5 {
         let a = login_from(&mut c, ip, "alice", "wrong").await;
@@ -517,8 +512,7 @@ async fn five_failed_logins_from_one_ip_block_it_for_a_minute() {
 #[tokio::test]
 async fn a_successful_login_clears_the_ip_count() {
     let s = Server::start_with(common::forwarding).await;
-    s.create_user("alice", Some("pw-alice"), false).await;
-    let mut c = s.client();
+    let mut c = alice_client(&s).await;
     let ip = "10.3.0.1";
     for _ in 0..4 {
         assert_eq!(
@@ -584,8 +578,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     // With no trusted proxy, X-Forwarded-For is ignored: every failure is
     // the peer's, so rotating the header does not dodge the IP limit.
     let s = Server::start_with(|c| c.trusted_proxies = vec![]).await;
-    s.create_user("alice", Some("pw-alice"), false).await;
-    let mut c = s.client();
+    let mut c = alice_client(&s).await;
     for i in 0..5 {
         let a = login_from(&mut c, &format!("10.5.0.{i}"), "alice", "wrong").await;
         assert_eq!(a.status, StatusCode::FORBIDDEN);
@@ -653,8 +646,7 @@ async fn no_auto_login_with_a_password_or_two_users() {
 #[tokio::test]
 async fn index_redirects_to_login_keeping_the_query() {
     let s = Server::start().await;
-    s.create_user("alice", Some("pw-alice"), false).await;
-    let mut c = s.client();
+    let mut c = alice_client(&s).await;
     let a = c.fetch("/?a=1&b=two%20words").await;
     assert_eq!(a.status, StatusCode::FOUND);
     assert_eq!(a.header("location"), Some("/login?a=1&b=two%20words"));
@@ -703,8 +695,7 @@ async fn sessions_survive_a_restart_and_revocations_too() {
 #[tokio::test]
 async fn discreet_mode_hides_the_user_list() {
     let s = Server::start_with(|c| c.enable_discreet_login = true).await;
-    s.create_user("alice", Some("pw-alice"), false).await;
-    let mut c = s.client();
+    let mut c = alice_client(&s).await;
     let a = c.send("/api/users/list", json!({}), &[]).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
     assert_eq!(a.body, json!(""));
@@ -716,8 +707,7 @@ async fn discreet_mode_hides_the_user_list() {
 #[tokio::test]
 async fn the_client_is_the_rightmost_untrusted_forwarded_address() {
     let s = Server::start_with(common::forwarding).await;
-    s.create_user("alice", Some("pw-alice"), false).await;
-    let mut c = s.client();
+    let mut c = alice_client(&s).await;
     // The attacker forges the leftmost entries; the proxy appends the real
     // address (and a chain of trusted proxies may follow it).
     for i in 0..5 {
@@ -748,4 +738,11 @@ async fn the_client_is_the_rightmost_untrusted_forwarded_address() {
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     s.stop().await;
+}
+
+/// Creates alice (password "pw-alice", not an admin) and a client for her,
+/// not yet logged in.
+async fn alice_client(s: &Server) -> Client {
+    s.create_user("alice", Some("pw-alice"), false).await;
+    s.client()
 }
