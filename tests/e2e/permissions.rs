@@ -200,14 +200,7 @@ async fn a_profile_made_in_the_ui_reaches_the_account_page() {
         (kind.as_str(), text.as_str()),
         ("ok", "Permissions of alice saved: profile kids.")
     );
-    let users = admin_api(&s, "/api/permissions/users", json!({})).await;
-    let alice = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["handle"] == "alice")
-        .unwrap()
-        .clone();
+    let alice = permissions_of(&s, "alice").await;
     assert_eq!(alice["chosen"], "kids");
     assert_eq!(
         alice["overrides"],
@@ -611,14 +604,7 @@ async fn deleting_a_profile_asks_then_removes_it() {
         .unwrap()
         .iter()
         .any(|p| p["name"] == "night-shift"));
-    let users = admin_api(&s, "/api/permissions/users", json!({})).await;
-    let alice = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["handle"] == "alice")
-        .unwrap()
-        .clone();
+    let alice = permissions_of(&s, "alice").await;
     assert_eq!(
         (alice["chosen"].clone(), alice["profile"].clone()),
         (Value::Null, json!("member"))
@@ -672,4 +658,16 @@ async fn grant(b: &Browser, row: &str, kind: &str, target: &str) {
             format!("House model is shared with {kind} {target}.").as_str()
         )
     );
+}
+
+/// `handle`'s row of the admin's permissions overview.
+async fn permissions_of(s: &Server, handle: &str) -> Value {
+    let users = admin_api(s, "/api/permissions/users", json!({})).await;
+    users
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|u| u["handle"] == handle)
+        .unwrap_or_else(|| panic!("{handle} is not in {users}"))
+        .clone()
 }
