@@ -175,15 +175,6 @@ async fn read_json(ctx: &mut Ctx) -> Result<(Bytes, Value), AppError> {
             "Compressed request bodies are not accepted for this route",
         ));
     }
-    let is_json = ctx
-        .req
-        .header("content-type")
-        .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
     let limit = ctx.app.config.limits.settings_mb * 1024 * 1024;
-    let bytes = ctx.req.bytes(limit).await?;
-    if !is_json || bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok((bytes, Value::Object(Default::default())));
-    }
-    let value = serde_json::from_slice(&bytes).map_err(|_| AppError::bad("Invalid JSON body"))?;
-    Ok((bytes, value))
+    ctx.req.json_and_bytes(limit).await
 }

@@ -181,14 +181,22 @@ impl Req {
     /// The JSON body as SillyTavern's server reads it: without a JSON
     /// content type, or empty, it is `{}`; malformed JSON is a 400.
     pub async fn json(&mut self, limit: u64) -> Result<Value, AppError> {
+        Ok(self.json_and_bytes(limit).await?.1)
+    }
+
+    /// [`Req::json`] with the bytes it was read from, for a body that is
+    /// checked here and then passed on unchanged.
+    pub async fn json_and_bytes(&mut self, limit: u64) -> Result<(Bytes, Value), AppError> {
         let is_json = self
             .header("content-type")
             .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
         let bytes = self.bytes(limit).await?;
         if !is_json || bytes.iter().all(|b| b.is_ascii_whitespace()) {
-            return Ok(Value::Object(Default::default()));
+            return Ok((bytes, Value::Object(Default::default())));
         }
-        serde_json::from_slice(&bytes).map_err(|_| AppError::bad("Invalid JSON body"))
+        let value =
+            serde_json::from_slice(&bytes).map_err(|_| AppError::bad("Invalid JSON body"))?;
+        Ok((bytes, value))
     }
 
     /// Like [`Req::json`], but a non-empty body must be JSON whatever type

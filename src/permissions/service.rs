@@ -35,6 +35,13 @@ pub struct PermissionsState {
     placing: tokio::sync::Mutex<()>,
 }
 
+/// The connections with their values opened, and the grants: what
+/// placing needs, read once for however many accounts.
+struct OpenConnections {
+    rows: Vec<(ConnectionRow, Option<String>)>,
+    grants: Vec<Grant>,
+}
+
 /// Who a grant names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantTo {
@@ -136,15 +143,13 @@ impl App {
         };
         let row = profile.to_row();
         let now = self.clock.now_ms();
+        let stored = row.clone();
         self.store
-            .run(move |c| table::put_profile(c, &row, now))
+            .run(move |c| table::put_profile(c, &stored, now))
             .await?;
         let detail = format!(
             "allow={} perHour={:?} perDay={:?} atOnce={:?}",
-            profile.to_row().allow,
-            limits.per_hour,
-            limits.per_day,
-            limits.at_once
+            row.allow, limits.per_hour, limits.per_day, limits.at_once
         );
         let action = if existing.is_some() {
             "profile.change"
@@ -152,7 +157,8 @@ impl App {
             "profile.create"
         };
         self.audit(actor, action, Some(name), Some(detail)).await;
-        Ok(Profile::from_row(&profile.to_row()))
+        // Read back as stored (the admin profile allows everything).
+        Ok(Profile::from_row(&row))
     }
 
     /// Deletes a profile that is neither built in nor the configured
@@ -455,14 +461,19 @@ impl App {
         Ok(())
     }
 
-    /// Brings every account's secrets file in line with the grants. A
-    /// failure for one account is logged and the others go on.
+    /// Brings every account's secrets file in line with the grants. The
+    /// connections are read and opened once for all accounts; a failure
+    /// for one account is logged and the others go on.
     pub async fn place_shared_everywhere(&self) {
-        let Ok(users) = self.users().await else {
+        let (Ok(users), Ok(shared)) = (self.users().await, self.open_connections().await) else {
             return;
         };
         for u in users.list.iter() {
-            if let Err(e) = self.place_shared(&u.handle).await {
+            let placed = match self.wanted_secrets(u, &shared).await {
+                Ok(wanted) => self.write_placements(&u.handle, wanted).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = placed {
                 tracing::warn!("cannot update the shared keys of {}: {e}", u.handle);
             }
         }
@@ -472,7 +483,10 @@ impl App {
     /// their secrets.json and takes out those no longer granted.
     pub async fn place_shared(&self, handle: &str) -> Result<(), AppError> {
         let wanted = match self.find_user(handle).await? {
-            Some(user) => self.wanted_secrets(&user).await?,
+            Some(user) => {
+                let shared = self.open_connections().await?;
+                self.wanted_secrets(&user, &shared).await?
+            }
             None => Wanted::new(),
         };
         self.write_placements(handle, wanted).await
@@ -514,42 +528,57 @@ impl App {
         Ok(())
     }
 
-    /// The shared values `user` should have: grants to them first, then
-    /// to their profile, each by connection name; one per secret key.
-    async fn wanted_secrets(&self, user: &UserRow) -> Result<Wanted, AppError> {
-        let eff = self.effective_permissions(user).await?;
+    /// Every connection with its value opened (None when it does not open
+    /// with the key file: logged, and left out of every secrets file), and
+    /// every grant.
+    async fn open_connections(&self) -> Result<OpenConnections, AppError> {
         let (rows, grants) = self
             .store
             .run(|c| Ok((table::connections(c)?, table::grants(c)?)))
             .await?;
-        let mut chosen: Vec<&ConnectionRow> = Vec::new();
+        let sealer = self.connection_sealer()?;
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                let value = sealer
+                    .open(&r.name, &r.value)
+                    .and_then(|v| String::from_utf8(v).ok());
+                if value.is_none() {
+                    tracing::error!(
+                        "the connection {} does not open with {KEY_FILE}: set its value again",
+                        r.name
+                    );
+                }
+                (r, value)
+            })
+            .collect();
+        Ok(OpenConnections { rows, grants })
+    }
+
+    /// The shared values `user` should have: grants to them first, then
+    /// to their profile, each by connection name; one per secret key.
+    async fn wanted_secrets(
+        &self,
+        user: &UserRow,
+        shared: &OpenConnections,
+    ) -> Result<Wanted, AppError> {
+        let eff = self.effective_permissions(user).await?;
+        let mut wanted = Wanted::new();
         for (kind, target) in [("user", &user.handle), ("profile", &eff.profile.name)] {
-            for g in grants
+            for g in shared
+                .grants
                 .iter()
                 .filter(|g| g.kind == kind && &g.target == target)
             {
-                if let Some(r) = rows.iter().find(|r| r.name == g.connection) {
-                    chosen.push(r);
-                }
+                let Some((r, Some(value))) =
+                    shared.rows.iter().find(|(r, _)| r.name == g.connection)
+                else {
+                    continue;
+                };
+                wanted
+                    .entry(r.secret_key.clone())
+                    .or_insert_with(|| (r.name.clone(), value.clone()));
             }
-        }
-        let mut wanted = Wanted::new();
-        let sealer = self.connection_sealer()?;
-        for r in chosen {
-            if wanted.contains_key(&r.secret_key) {
-                continue;
-            }
-            let Some(value) = sealer
-                .open(&r.name, &r.value)
-                .and_then(|v| String::from_utf8(v).ok())
-            else {
-                tracing::error!(
-                    "the connection {} does not open with {KEY_FILE}: set its value again",
-                    r.name
-                );
-                continue;
-            };
-            wanted.insert(r.secret_key.clone(), (r.name.clone(), value));
         }
         Ok(wanted)
     }
