@@ -607,6 +607,9 @@ async fn forms_say_what_happened() {
 
     // A typed handle that gets rewritten shows what it becomes first.
     b.fill(&t("admin-create-name"), "Robert").await;
+    // The handle the name suggests arrives first (a later answer would
+    // land on what is typed next).
+    b.wait_idle().await;
     b.fill(&t("admin-create-handle"), "Bob Smith!").await;
     b.wait_idle().await;
     let (state, handle, text) = handle_note(&b).await;
