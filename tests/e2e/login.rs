@@ -207,6 +207,13 @@ async fn accounts_off_hides_login_and_explains() {
     assert_eq!(b.count(&t("password-card")).await, 0, "no password box");
     assert!(b.visible(&t("accounts-off-hint")).await);
     assert!(!b.text(&t("accounts-off-hint")).await.is_empty());
+    // The cards single-user mode has not leave no trace (they were once
+    // written as the text "undefined").
+    assert_eq!(
+        b.js("return document.querySelector('[data-test=\"view-account\"]').textContent.includes('undefined');")
+            .await,
+        json!(false)
+    );
     b.shot_test().await;
     b.close().await;
     s.stop().await;

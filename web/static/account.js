@@ -10,7 +10,7 @@
 
 import { newPasswordFields } from './password-fields.js';
 import { api } from './api.js';
-import { h, field, setError } from './dom.js';
+import { h, field, setError, append } from './dom.js';
 import { icon } from './icons.js';
 import { avatarImage, setAvatarSource } from './avatar.js';
 import { AvatarCropper } from './avatar-crop.js';
@@ -593,7 +593,9 @@ export function createAccountView(ctx) {
   };
 
   const profile = createProfileCard(ctx);
-  body.append(
+  // append() skips the cards single-user mode has not (body.append would
+  // write them as the text "undefined").
+  append(body, [
     profile.el,
     ctx.accounts ? createPasswordCard(ctx) : createAccountsOffCard(),
     snapshots.el,
@@ -604,7 +606,7 @@ export function createAccountView(ctx) {
     h('h2', { class: 'section-title danger-title' }, icon('warning'), 'Danger zone'),
     createResetSettingsCard(ctx),
     createResetAllCard(ctx, afterReset),
-  );
+  ]);
 
   /**
    * The snapshot list is reloaded on every visit (saves and restores add to
