@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The account view: profile (name, picture, handle, role, created), password,
  * permissions (permissions.js), two-factor login, settings snapshots, backup
@@ -41,6 +42,7 @@ function complain(errorEl, text, focusEl) {
 
 /* ---------- profile: picture, name, facts ---------- */
 
+/** @param {import('./app.js').Ctx} ctx */
 function createProfileCard(ctx) {
   const el = card('Profile', { test: 'profile-card', iconName: 'user' });
 
@@ -155,7 +157,8 @@ function createProfileCard(ctx) {
   // Facts
   const handleEl = h('dd', { test: 'account-handle' });
   const roleEl = h('dd', { test: 'account-role' });
-  const createdEl = h('dd', {}, h('time', { test: 'account-created' }));
+  const createdTime = h('time', { test: 'account-created' });
+  const createdEl = h('dd', {}, createdTime);
   const facts = h('dl', { class: 'facts' },
     h('dt', {}, 'Handle'), handleEl,
     h('dt', {}, 'Role'), roleEl,
@@ -169,10 +172,9 @@ function createProfileCard(ctx) {
     roleEl.textContent = me.admin ? 'Admin' : 'User';
     if (!ctx.accounts) roleEl.textContent += ' (single-user mode)';
     roleEl.dataset.role = me.admin ? 'admin' : 'user';
-    const time = createdEl.firstChild;
-    time.textContent = formatDate(me.created);
-    time.setAttribute('datetime', isoDate(me.created));
-    time.title = formatDateTime(me.created);
+    createdTime.textContent = formatDate(me.created);
+    createdTime.setAttribute('datetime', isoDate(me.created));
+    createdTime.title = formatDateTime(me.created);
   }
   render();
   ctx.on('me', render);
@@ -183,6 +185,7 @@ function createProfileCard(ctx) {
 
 /* ---------- password ---------- */
 
+/** @param {import('./app.js').Ctx} ctx */
 function createPasswordCard(ctx) {
   const el = card('Password', { test: 'password-card', iconName: 'key' });
   const stateEl = h('div', { class: 'password-state', test: 'password-state', role: 'status' });
@@ -297,6 +300,7 @@ function createAccountsOffCard() {
 
 /* ---------- settings snapshots ---------- */
 
+/** @param {import('./app.js').Ctx} ctx */
 function createSnapshotsCard(ctx) {
   const create = button('Take a snapshot now', { test: 'snapshot-create', iconName: 'plus', small: true });
   const refresh = button('Refresh', { test: 'snapshot-refresh', iconName: 'refresh', small: true });
@@ -403,6 +407,7 @@ function createSnapshotsCard(ctx) {
 
 /* ---------- backup ---------- */
 
+/** @param {import('./app.js').Ctx} ctx */
 function createBackupCard(ctx) {
   const el = card('Backup', { test: 'backup-card', iconName: 'download' });
   const download = button('Download backup', { test: 'backup-download', kind: 'primary', iconName: 'download' });
@@ -423,6 +428,7 @@ function createBackupCard(ctx) {
 
 /* ---------- resets ---------- */
 
+/** @param {import('./app.js').Ctx} ctx */
 function createResetSettingsCard(ctx) {
   const el = card('Reset settings', { test: 'reset-settings-card', iconName: 'restore', danger: true });
   const password = h('input', { type: 'password', autocomplete: 'current-password', test: 'reset-settings-password' });
@@ -484,6 +490,10 @@ function createResetSettingsCard(ctx) {
   return el;
 }
 
+/**
+ * @param {import('./app.js').Ctx} ctx
+ * @param {() => Promise<void>} afterReset
+ */
 function createResetAllCard(ctx, afterReset) {
   const el = card('Reset everything', { test: 'reset-all-card', iconName: 'warning', danger: true });
   const request = button('Print a reset code on the server console', { test: 'reset-all-request', iconName: 'key' });
@@ -573,6 +583,7 @@ function createResetAllCard(ctx, afterReset) {
 
 /* ---------- the view ---------- */
 
+/** @param {import('./app.js').Ctx} ctx */
 export function createAccountView(ctx) {
   const { el, heading, body } = viewFrame('account', 'Account',
     'Your profile, password, permissions, settings snapshots and backups.');

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The admin's "Create an account" form. Before anything is created it says
  * what will be: the handle the name suggests (cut to 64 characters, saying
@@ -7,7 +8,7 @@
  * All of that comes from one admin call, /api/users/check-handle.
  */
 
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
 import { h, field, checkbox, setError } from './dom.js';
 import { icon } from './icons.js';
 import { act, setBusy, showStatus } from './status.js';
@@ -15,14 +16,33 @@ import { newPasswordFields } from './password-fields.js';
 import { PASSWORD_PRIVACY_NOTE } from './messages.js';
 import { card } from './view.js';
 
-/** What /api/users/check-handle says about `text`. */
+/**
+ * What /api/users/check-handle says about a name or typed handle.
+ * @typedef {object} HandleCheck
+ * @property {string} handle the handle it becomes ("" when nothing is left)
+ * @property {boolean} tooLong cut to 64 characters
+ * @property {boolean} taken an account has it
+ * @property {boolean} folderExists a data folder was kept under it
+ */
+
+/**
+ * What /api/users/check-handle says about `text`.
+ * @param {string} text
+ * @returns {Promise<HandleCheck>}
+ */
 export function checkHandle(text) {
   return api('/api/users/check-handle', { text });
 }
 
-/** The note under the handle field for a check of `typed` (empty: from the name). */
+/**
+ * The note under the handle field for a check of `typed` (empty: from the name).
+ * @param {HandleCheck} check
+ * @param {string} typed
+ */
 function describe(check, typed) {
+  /** @type {string[]} */
   const said = [];
+  /** @type {string[]} */
   const states = [];
   const { handle } = check;
   if (!handle) {
@@ -51,6 +71,10 @@ function describe(check, typed) {
   return { states, said };
 }
 
+/**
+ * @param {import('./app.js').Ctx} ctx
+ * @param {() => Promise<void>} onCreated
+ */
 export function createCreateCard(ctx, onCreated) {
   const el = card('Create an account', { test: 'admin-create-card', iconName: 'plus' });
   const name = h('input', { type: 'text', test: 'admin-create-name', autocomplete: 'off', maxlength: '100' });
@@ -86,7 +110,12 @@ export function createCreateCard(ctx, onCreated) {
 
   /** The handle the note shows (what Create will use), or '' before any check. */
   let shown = '';
+  /** @type {HandleCheck|null} */
   let last = null;
+  /**
+   * @param {HandleCheck} check
+   * @param {string} typed
+   */
   function showCheck(check, typed) {
     last = check;
     const { states, said } = describe(check, typed);
@@ -147,6 +176,7 @@ export function createCreateCard(ctx, onCreated) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const displayName = name.value.trim();
+    /** @type {[string, HTMLInputElement]|null} */
     const problem = !displayName ? ['Enter a display name.', name] : password.mismatch() ? [password.mismatch(), password.confirm] : null;
     if (problem) {
       setError(error, problem[0]);
@@ -174,7 +204,7 @@ export function createCreateCard(ctx, onCreated) {
       try {
         created = await api('/api/users/create', body);
       } catch (err) {
-        if (err?.status === 409) throw new Error(`User already exists: ${check.handle}`);
+        if (err instanceof ApiError && err.status === 409) throw new Error(`User already exists: ${check.handle}`);
         throw err;
       }
       took = check.folderExists;

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The admin's "Edit profile…" dialog for any account: display name and
  * picture (upload and crop, or remove an uploaded one), saying where the

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The admin view: every account with its state and disk usage, creating
  * accounts, per-account actions, the full data backup, permission profiles
@@ -64,6 +65,10 @@ function limiter(n) {
 
 /* ---------- accounts list ---------- */
 
+/**
+ * @param {import('./app.js').Ctx} ctx
+ * @param {{afterChange: (handle: string) => Promise<void>, onPending?: (count: number) => void}} options
+ */
 function createUsersCard(ctx, { afterChange, onPending = () => {} }) {
   const filter = h('input', { type: 'search', test: 'admin-filter', autocomplete: 'off' });
   const refresh = button('Refresh', { test: 'admin-refresh', iconName: 'refresh', small: true });
@@ -591,10 +596,12 @@ function createFullBackupCard() {
 
 /* ---------- the view ---------- */
 
+/** @param {import('./app.js').Ctx} ctx */
 export function createAdminView(ctx) {
   const { el, heading, body } = viewFrame('admin', 'Admin', 'Accounts on this server and what happened to them.');
 
   const audit = createAuditCard();
+  /** @type {ReturnType<typeof createUsersCard>|null} */
   let users = null;
   const processes = createProcessesCard({
     afterAction: () => Promise.all([
@@ -618,14 +625,17 @@ export function createAdminView(ctx) {
     ]);
   }
 
-  /** Permission profiles and shared connections (accounts on only). */
+  // Permission profiles and shared connections (accounts on only).
+  /** @type {ReturnType<typeof createProfilesCard>|null} */
   let profiles = null;
+  /** @type {ReturnType<typeof createConnectionsCard>|null} */
   let connections = null;
   const reloadAudit = () => audit.load(true).catch(() => {});
   if (ctx.accounts) {
-    connections = createConnectionsCard({ afterChange: reloadAudit });
+    const shared = createConnectionsCard({ afterChange: reloadAudit });
+    connections = shared;
     profiles = createProfilesCard({
-      afterChange: () => Promise.all([connections.load(), reloadAudit()]).then(() => {}),
+      afterChange: () => Promise.all([shared.load(), reloadAudit()]).then(() => {}),
     });
   }
 
@@ -643,7 +653,7 @@ export function createAdminView(ctx) {
   if (ctx.info.fullBackup) accountsPanel.push(createFullBackupCard());
   list.push({ name: 'accounts', label: 'Accounts', iconName: 'user', panel: accountsPanel });
   const invites = ctx.accounts ? createInvitesCard() : null;
-  if (ctx.accounts) {
+  if (invites && profiles && connections) {
     list.push({
       name: 'create',
       label: 'Create',
@@ -680,7 +690,7 @@ export function createAdminView(ctx) {
     if (invites) {
       tasks.push(invites.load().catch((err) => showStatus(`Could not load the invitation links: ${describeError(err)}`, 'error')));
     }
-    if (profiles) {
+    if (profiles && connections) {
       tasks.push(profiles.load().catch((err) => showStatus(`Could not load the permission profiles: ${describeError(err)}`, 'error')));
       tasks.push(connections.load().catch((err) => showStatus(`Could not load the shared connections: ${describeError(err)}`, 'error')));
     }

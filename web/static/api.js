@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The one place that talks HTTP to the Innkeeper server.
  *
@@ -13,6 +14,10 @@
 
 /** An HTTP error answer from the server. */
 export class ApiError extends Error {
+  /**
+   * @param {string} message
+   * @param {{status?: number, retryAfter?: number|null, path?: string, data?: Record<string, any>|null}} [options]
+   */
   constructor(message, {
     status = 0, retryAfter = null, path = '', data = null,
   } = {}) {
@@ -28,16 +33,21 @@ export class ApiError extends Error {
 
 /** Wraps text that is already JSON so api() sends it unchanged (no re-serialising). */
 export class RawJson {
+  /** @param {string} text */
   constructor(text) {
     this.text = text;
   }
 }
 
-/** Marks a body as JSON text to send verbatim (used for settings.json, to keep numbers exact). */
+/**
+ * Marks a body as JSON text to send verbatim (used for settings.json, to keep numbers exact).
+ * @param {string} text
+ */
 export function rawJson(text) {
   return new RawJson(text);
 }
 
+/** @type {Promise<string>|null} */
 let tokenPromise = null;
 
 async function fetchToken() {
@@ -48,7 +58,11 @@ async function fetchToken() {
   return typeof data?.token === 'string' ? data.token : '';
 }
 
-/** The cached CSRF token; `fresh: true` fetches a new one. */
+/**
+ * The cached CSRF token ("" when the server has none); `fresh: true` fetches a new one.
+ * @param {{fresh?: boolean}} [options]
+ * @returns {Promise<string>}
+ */
 export function csrfToken({ fresh = false } = {}) {
   if (fresh || !tokenPromise) {
     tokenPromise = fetchToken().catch((err) => {
@@ -64,7 +78,11 @@ export function forgetCsrfToken() {
   tokenPromise = null;
 }
 
-/** Parses Retry-After (delta-seconds or an HTTP date) into seconds, or null. */
+/**
+ * Parses Retry-After (delta-seconds or an HTTP date) into seconds, or null.
+ * @param {string|null} value
+ * @returns {number|null}
+ */
 function parseRetryAfter(value) {
   if (!value) return null;
   const trimmed = value.trim();
@@ -73,9 +91,15 @@ function parseRetryAfter(value) {
   return Number.isNaN(when) ? null : Math.max(0, Math.ceil((when - Date.now()) / 1000));
 }
 
-/** Builds an ApiError from a failed response, reading its `{"error": …}` body. */
+/**
+ * Builds an ApiError from a failed response, reading its `{"error": …}` body.
+ * @param {Response} res
+ * @param {string} path
+ * @returns {Promise<ApiError>}
+ */
 async function errorFrom(res, path) {
   let message = '';
+  /** @type {any} the parsed JSON answer */
   let data = null;
   const text = await res.text().catch(() => '');
   if (text) {
@@ -97,7 +121,13 @@ async function errorFrom(res, path) {
   });
 }
 
+/**
+ * @param {string} path
+ * @param {string} payload JSON text
+ * @param {string} token the CSRF token, "" for none
+ */
 function post(path, payload, token) {
+  /** @type {Record<string, string>} */
   const headers = { 'Content-Type': 'application/json' };
   if (token) headers['X-CSRF-Token'] = token;
   return fetch(path, {
@@ -112,6 +142,9 @@ function post(path, payload, token) {
 /**
  * POSTs JSON and returns the successful Response (body unread).
  * Retries once with a fresh CSRF token when the server says the token is bad.
+ * @param {string} path
+ * @param {object|RawJson|null} [body] sent as `{}` when omitted
+ * @returns {Promise<Response>}
  */
 export async function apiResponse(path, body) {
   let payload;
@@ -130,7 +163,12 @@ export async function apiResponse(path, body) {
   return res;
 }
 
-/** Reads a response body: null for 204, JSON when the server says so, else text. */
+/**
+ * Reads a response body: null for 204, JSON when the server says so, else text.
+ * @param {Response} res
+ * @param {'auto'|'json'|'text'} as
+ * @returns {Promise<any>}
+ */
 async function readBody(res, as) {
   if (res.status === 204 || res.status === 205) return null;
   if (as === 'text') return res.text();
@@ -155,7 +193,11 @@ export async function api(path, body, { as = 'auto' } = {}) {
   return readBody(res, as);
 }
 
-/** GETs a JSON resource (server-info, users/me). */
+/**
+ * GETs a JSON resource (server-info, users/me).
+ * @param {string} path
+ * @returns {Promise<any>}
+ */
 export async function getJson(path) {
   const res = await fetch(path, {
     credentials: 'same-origin',
@@ -177,7 +219,10 @@ const SERVER_INFO_DEFAULTS = {
   app: false,
 };
 
-/** The public server facts the UI adapts to (accounts on/off, discreet login…). */
+/**
+ * The public server facts the UI adapts to (accounts on/off, discreet login…).
+ * @returns {Promise<Record<string, any>>}
+ */
 export async function loadServerInfo() {
   try {
     return { ...SERVER_INFO_DEFAULTS, ...(await getJson('/api/server-info')) };
@@ -187,7 +232,10 @@ export async function loadServerInfo() {
   }
 }
 
-/** True when the browser could not reach the server at all (fetch rejected). */
+/**
+ * True when the browser could not reach the server at all (fetch rejected).
+ * @param {unknown} err
+ */
 export function isNetworkError(err) {
   return err instanceof TypeError;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The app page (/, or /innkeeper/ when the server hosts SillyTavern, which
  * then has /): header, navigation and the views.
@@ -22,15 +23,33 @@ import { confirmDialog } from './dialog.js';
 import { createHomeView } from './home.js';
 import { createAccountView } from './account.js';
 
-const nav = document.getElementById('nav');
-const userBox = document.getElementById('topbar-user');
-const main = document.getElementById('main');
-const footer = document.getElementById('footer');
+// The page shell (index.html) has all four.
+const nav = /** @type {HTMLElement} */ (document.getElementById('nav'));
+const userBox = /** @type {HTMLElement} */ (document.getElementById('topbar-user'));
+const main = /** @type {HTMLElement} */ (document.getElementById('main'));
+const footer = /** @type {HTMLElement} */ (document.getElementById('footer'));
 
 /**
  * What every view shares: server facts, the current user, and a small event
  * bus ('me' = profile changed, 'settings' = settings.json changed on the
  * server, 'data' = the data folder changed).
+ * @typedef {object} Ctx
+ * @property {Record<string, any>} info the server-info answer
+ * @property {Record<string, any>} me the /api/users/me answer
+ * @property {boolean} accounts
+ * @property {(name: ContextEvent, listener: () => void) => void} on
+ * @property {(name: ContextEvent) => void} emit
+ * @property {() => Promise<Record<string, any>>} refreshMe
+ * @property {() => boolean} hasUnsavedSettings
+ * @property {(button: HTMLButtonElement|null) => Promise<void>} logout
+ */
+
+/** @typedef {'me'|'settings'|'data'} ContextEvent */
+
+/**
+ * @param {Record<string, any>} info
+ * @param {Record<string, any>} me
+ * @returns {Ctx}
  */
 function createContext(info, me) {
   const events = new EventTarget();
@@ -58,7 +77,11 @@ function createContext(info, me) {
   return ctx;
 }
 
-let ctx = null;
+/**
+ * Set once the session is checked, before anything that reads it runs.
+ * @type {Ctx}
+ */
+let ctx;
 const views = {};
 const links = {};
 
@@ -88,10 +111,12 @@ async function logout(button) {
 function renderUserBox() {
   const { me } = ctx;
   const avatar = avatarImage(me.avatar, { size: 32, className: 'avatar avatar-sm', test: 'header-avatar' });
+  const name = h('span', { class: 'user-chip-name', test: 'header-name' }, me.name || me.handle);
   const chip = h('a', { class: 'user-chip', href: '#account', test: 'header-account', title: 'Your account' },
     avatar,
-    h('span', { class: 'user-chip-name', test: 'header-name' }, me.name || me.handle),
+    name,
     me.admin && ctx.accounts ? h('span', { class: 'badge', test: 'header-role' }, 'admin') : null);
+  /** @type {HTMLElement[]} */
   const parts = [chip];
   // With one account and no password, the login page logs straight back
   // in: a "Log out" button would do nothing.
@@ -105,7 +130,7 @@ function renderUserBox() {
   userBox.replaceChildren(...parts);
   ctx.on('me', () => {
     setAvatarSource(avatar, ctx.me.avatar);
-    chip.querySelector('[data-test="header-name"]').textContent = ctx.me.name || ctx.me.handle;
+    name.textContent = ctx.me.name || ctx.me.handle;
   });
 }
 
@@ -190,7 +215,9 @@ function renderPasswordBanner() {
     set);
   set.addEventListener('click', () => {
     location.hash = '#account';
-    requestAnimationFrame(() => document.querySelector('[data-test="password-new"]')?.focus());
+    requestAnimationFrame(() => {
+      /** @type {HTMLElement|null} */ (document.querySelector('[data-test="password-new"]'))?.focus();
+    });
   });
   ctx.on('me', () => {
     if (ctx.me.password) banner.remove();

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The audit log's action codes (as the server writes them) in words.
  * A code missing here is shown as it is, so a new server action never

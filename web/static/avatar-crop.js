@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Square cropping of an uploaded picture, entirely in the browser.
  *
@@ -18,7 +19,11 @@ const MAX_SOURCE_BYTES = 40 * 1024 * 1024;
 const VIEW_BOX = 280;
 const PREVIEW_SIZE = 96;
 
-/** Loads a File into a decoded <img>. */
+/**
+ * Loads a File into a decoded <img>.
+ * @param {File} file
+ * @returns {Promise<HTMLImageElement>}
+ */
 async function decodeImage(file) {
   if (file.size > MAX_SOURCE_BYTES) throw new Error('That picture is too large (over 40 MB).');
   if (file.type && !file.type.startsWith('image/')) throw new Error('That file is not a picture.');
@@ -40,9 +45,11 @@ async function decodeImage(file) {
 
 export class AvatarCropper {
   constructor() {
+    /** @type {HTMLImageElement|null} */
     this.image = null;
     this.keepsAlpha = false;
     this.sel = { x: 0, y: 0, size: 0 };
+    /** @type {{dx: number, dy: number, id: number}|null} */
     this.drag = null;
 
     const helpId = uid('crop-help');
@@ -72,7 +79,10 @@ export class AvatarCropper {
     this.zoom.addEventListener('input', () => this.setSize(this.minSide() * (Number(this.zoom.value) / 100)));
   }
 
-  /** Decodes `file` and shows the cropper with the largest centred square. */
+  /**
+   * Decodes `file` and shows the cropper with the largest centred square.
+   * @param {File} file
+   */
   async load(file) {
     const img = await decodeImage(file);
     this.image = img;
@@ -101,7 +111,7 @@ export class AvatarCropper {
 
   /** Sizes the canvases for the picture's aspect ratio and the screen's pixel density. */
   layout() {
-    const { naturalWidth: w, naturalHeight: hgt } = this.image;
+    const { naturalWidth: w, naturalHeight: hgt } = this.loadedImage();
     const scale = Math.min(VIEW_BOX / w, VIEW_BOX / hgt);
     const cssW = Math.max(1, Math.round(w * scale));
     const cssH = Math.max(1, Math.round(hgt * scale));
@@ -116,15 +126,27 @@ export class AvatarCropper {
     this.preview.style.height = `${PREVIEW_SIZE}px`;
   }
 
+  /**
+   * The picture, for the steps that only run once one is loaded.
+   * @returns {HTMLImageElement}
+   */
+  loadedImage() {
+    if (!this.image) throw new Error('No picture is loaded.');
+    return this.image;
+  }
+
   clamp() {
-    const { naturalWidth: w, naturalHeight: hgt } = this.image;
+    const { naturalWidth: w, naturalHeight: hgt } = this.loadedImage();
     const s = this.sel;
     s.size = Math.min(Math.max(s.size, 8), Math.min(w, hgt));
     s.x = Math.min(Math.max(s.x, 0), w - s.size);
     s.y = Math.min(Math.max(s.y, 0), hgt - s.size);
   }
 
-  /** Resizes the square around its centre. */
+  /**
+   * Resizes the square around its centre.
+   * @param {number} size
+   */
   setSize(size) {
     if (!this.image) return;
     const s = this.sel;
@@ -140,7 +162,7 @@ export class AvatarCropper {
 
   draw() {
     if (!this.image) return;
-    const ctx = this.canvas.getContext('2d');
+    const ctx = /** @type {CanvasRenderingContext2D} */ (this.canvas.getContext('2d'));
     const W = this.canvas.width;
     const H = this.canvas.height;
     const k = W / this.image.naturalWidth;
@@ -165,21 +187,26 @@ export class AvatarCropper {
     ctx.stroke();
     ctx.setLineDash([]);
 
-    const p = this.preview.getContext('2d');
+    const p = /** @type {CanvasRenderingContext2D} */ (this.preview.getContext('2d'));
     p.clearRect(0, 0, this.preview.width, this.preview.height);
     p.imageSmoothingQuality = 'high';
     p.drawImage(this.image, x, y, size, size, 0, 0, this.preview.width, this.preview.height);
   }
 
-  /** Pointer position in picture pixels. */
+  /**
+   * Pointer position in picture pixels.
+   * @param {PointerEvent} event
+   */
   toImage(event) {
     const rect = this.canvas.getBoundingClientRect();
+    const image = this.loadedImage();
     return {
-      x: ((event.clientX - rect.left) / rect.width) * this.image.naturalWidth,
-      y: ((event.clientY - rect.top) / rect.height) * this.image.naturalHeight,
+      x: ((event.clientX - rect.left) / rect.width) * image.naturalWidth,
+      y: ((event.clientY - rect.top) / rect.height) * image.naturalHeight,
     };
   }
 
+  /** @param {PointerEvent} event */
   onPointerDown(event) {
     if (!this.image) return;
     event.preventDefault();
@@ -198,6 +225,7 @@ export class AvatarCropper {
     this.canvas.setPointerCapture(event.pointerId);
   }
 
+  /** @param {PointerEvent} event */
   onPointerMove(event) {
     if (!this.drag || event.pointerId !== this.drag.id) return;
     const p = this.toImage(event);
@@ -207,12 +235,14 @@ export class AvatarCropper {
     this.draw();
   }
 
+  /** @param {PointerEvent} event */
   onPointerUp(event) {
     if (!this.drag || event.pointerId !== this.drag.id) return;
     this.drag = null;
     if (this.canvas.hasPointerCapture(event.pointerId)) this.canvas.releasePointerCapture(event.pointerId);
   }
 
+  /** @param {KeyboardEvent} event */
   onKey(event) {
     if (!this.image) return;
     const step = this.minSide() * (event.shiftKey ? 0.1 : 0.02);
@@ -235,21 +265,23 @@ export class AvatarCropper {
 
   /** The cropped square as a data: URL, at most 512×512. */
   toDataUrl() {
-    if (!this.image) throw new Error('Choose a picture first.');
+    const { image } = this;
+    if (!image) throw new Error('Choose a picture first.');
     const { x, y, size } = this.sel;
     const out = Math.max(1, Math.min(OUTPUT_MAX, Math.round(size)));
     const canvas = document.createElement('canvas');
     canvas.width = out;
     canvas.height = out;
-    const ctx = canvas.getContext('2d');
+    const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
     ctx.imageSmoothingQuality = 'high';
+    /** @param {boolean} opaque */
     const render = (opaque) => {
       ctx.clearRect(0, 0, out, out);
       if (opaque) {
         ctx.fillStyle = '#ffffff';
         ctx.fillRect(0, 0, out, out);
       }
-      ctx.drawImage(this.image, x, y, size, size, 0, 0, out, out);
+      ctx.drawImage(image, x, y, size, size, 0, 0, out, out);
     };
     if (this.keepsAlpha) {
       render(false);

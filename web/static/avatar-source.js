@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Where a person's picture comes from, and the persona pictures they can
  * choose from: /api/users/avatar-info and /api/users/choose-persona-avatar,

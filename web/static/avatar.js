@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Showing people's pictures.
  *
@@ -10,12 +11,20 @@ import { h } from './dom.js';
 
 export const DEFAULT_AVATAR = '/img/default-user.png';
 
-/** Points an <img> at an avatar URL, falling back to the default picture. */
+/**
+ * Points an <img> at an avatar URL, falling back to the default picture.
+ * @param {HTMLImageElement} img
+ * @param {string|null|undefined} src
+ */
 export function setAvatarSource(img, src) {
   img.src = src || DEFAULT_AVATAR;
 }
 
-/** An <img> for an avatar; `alt` is empty by default because a name is always shown beside it. */
+/**
+ * An <img> for an avatar; `alt` is empty by default because a name is always shown beside it.
+ * @param {string|null|undefined} src
+ * @param {{size?: number, className?: string, alt?: string, test?: string}} [options]
+ */
 export function avatarImage(src, { size = 48, className = 'avatar', alt = '', test } = {}) {
   const img = h('img', {
     class: className,

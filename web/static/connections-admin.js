@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The admin's "Shared connections" card: API keys stored once on the
  * server and granted to profiles or accounts, whose SillyTavern then uses

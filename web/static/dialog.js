@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Modal dialogs of our own, built on <dialog>.
  *
@@ -10,6 +11,7 @@
 import { h, uid, setError } from './dom.js';
 import { icon } from './icons.js';
 
+/** @type {{dialog: HTMLDialogElement, cancel: () => void}|null} */
 let current = null;
 
 /**
@@ -17,13 +19,14 @@ let current = null;
  * (Cancel button, Escape, or another dialog replacing it).
  * @param {object} options
  * @param {string} options.title
- * @param {string|Node|Array<string|Node>} [options.body] content under the title
+ * @param {import('./dom.js').Child} [options.body] content under the title
  * @param {string} [options.okLabel]
  * @param {string} [options.cancelLabel]
  * @param {boolean} [options.danger] red confirm button; focus starts on Cancel
  *   and Enter in a field never confirms (only the button itself does)
  * @param {() => string|void} [options.validate] returns an error text to keep it open
  * @param {string} [options.test] extra data-test name for the dialog box (`data-dialog`)
+ * @returns {Promise<boolean>}
  */
 export function openDialog({
   title,
@@ -108,12 +111,24 @@ export function openDialog({
 
     document.body.append(dialog);
     dialog.showModal();
-    const firstInput = danger ? null : dialog.querySelector('input, textarea, select');
+    const firstInput = danger
+      ? null
+      : /** @type {HTMLElement|null} */ (dialog.querySelector('input, textarea, select'));
     (firstInput ?? (danger ? cancel : ok)).focus();
   });
 }
 
-/** A yes/no question; `message` may be text or nodes. */
+/**
+ * A yes/no question; `message` may be text or nodes.
+ * @param {object} options
+ * @param {string} options.title
+ * @param {import('./dom.js').Child} options.message
+ * @param {string} [options.okLabel]
+ * @param {boolean} [options.danger]
+ * @param {string} [options.test] as for openDialog()
+ * @param {() => string|void} [options.validate] as for openDialog()
+ * @returns {Promise<boolean>}
+ */
 export function confirmDialog({
   title, message, okLabel = 'Confirm', danger = false, test, validate,
 }) {

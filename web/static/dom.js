@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A tiny DOM builder.
  *
@@ -15,11 +16,31 @@ const PROPERTIES = new Set([
 ]);
 
 /**
+ * What h() and setProps() take: `class`, `text`, `test`, `on<event>`
+ * functions, DOM properties (PROPERTIES) and attributes.
+ * @typedef {Record<string, any>} Props
+ */
+
+/** @typedef {string|number|Node|null|undefined|false} ChildItem */
+
+/**
+ * A child for h() and append(): text, a node, nothing (skipped) or a list
+ * of them, nested up to three deep (append() flattens any depth, but a
+ * type alias that names itself is beyond JSDoc in TypeScript 5).
+ * @typedef {ChildItem|Array<ChildItem|Array<ChildItem|Array<ChildItem>>>} Child
+ */
+
+/**
  * Creates an element.
  *   h('button', { class: 'btn', test: 'logout', onclick: fn }, 'Log out')
  * `test` becomes `data-test`, `text` sets textContent, `on<event>` functions
  * become listeners, false/null/undefined values are skipped, children may be
  * strings, nodes, arrays or falsy (skipped).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Props} [props]
+ * @param {...Child} children
+ * @returns {HTMLElementTagNameMap[K]}
  */
 export function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);
@@ -28,7 +49,13 @@ export function h(tag, props = {}, ...children) {
   return el;
 }
 
-/** Applies the same props that h() understands to an existing element. */
+/**
+ * Applies the same props that h() understands to an existing element.
+ * @template {HTMLElement} E
+ * @param {E} el
+ * @param {Props} props
+ * @returns {E}
+ */
 export function setProps(el, props) {
   for (const [key, value] of Object.entries(props ?? {})) {
     if (value === undefined || value === null || value === false) continue;
@@ -43,7 +70,13 @@ export function setProps(el, props) {
   return el;
 }
 
-/** Appends children (strings, nodes, nested arrays; falsy ones skipped). */
+/**
+ * Appends children (strings, nodes, nested arrays; falsy ones skipped).
+ * @template {Element} E
+ * @param {E} parent
+ * @param {Child[]} children
+ * @returns {E}
+ */
 export function append(parent, children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false || child === '') continue;
@@ -53,7 +86,10 @@ export function append(parent, children) {
 }
 
 let counter = 0;
-/** A page-unique id, for <label for> and aria-describedby links. */
+/**
+ * A page-unique id, for <label for> and aria-describedby links.
+ * @param {string} [prefix]
+ */
 export function uid(prefix = 'id') {
   counter += 1;
   return `${prefix}-${counter}`;
@@ -64,6 +100,9 @@ export function uid(prefix = 'id') {
  * Every input in the UI goes through here so none is left without a <label>.
  * `control` may be a single element or an element wrapping the input (pass
  * `input` then so the label points at the right thing).
+ * @param {Child} labelText
+ * @param {HTMLElement} control
+ * @param {{hint?: Child, input?: HTMLElement, className?: string}} [options]
  */
 export function field(labelText, control, { hint, input = control, className = '' } = {}) {
   if (!input.id) input.id = uid('field');
@@ -77,26 +116,42 @@ export function field(labelText, control, { hint, input = control, className = '
   return h('div', { class: `field ${className}`.trim() }, parts);
 }
 
-/** A checkbox with its label after it, as people expect to read it. */
+/**
+ * A checkbox with its label after it, as people expect to read it.
+ * @param {Child} labelText
+ * @param {Props} [props]
+ * @returns {{input: HTMLInputElement, el: HTMLDivElement}}
+ */
 export function checkbox(labelText, props = {}) {
   const input = h('input', { type: 'checkbox', id: uid('check'), ...props });
   return { input, el: h('div', { class: 'check' }, input, h('label', { for: input.id }, labelText)) };
 }
 
-/** Adds an id to an element's aria-describedby list. */
+/**
+ * Adds an id to an element's aria-describedby list.
+ * @param {Element} el
+ * @param {string} id
+ */
 export function describe(el, id) {
   const ids = new Set((el.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean));
   ids.add(id);
   el.setAttribute('aria-describedby', [...ids].join(' '));
 }
 
-/** Shows a message in an inline error element (or hides it when empty). */
+/**
+ * Shows a message in an inline error element (or hides it when empty).
+ * @param {HTMLElement} el
+ * @param {string|null|undefined} message
+ */
 export function setError(el, message) {
   el.textContent = message ?? '';
   el.hidden = !message;
 }
 
-/** A visually hidden text for screen readers (e.g. next to an icon). */
+/**
+ * A visually hidden text for screen readers (e.g. next to an icon).
+ * @param {string} text
+ */
 export function srOnly(text) {
   return h('span', { class: 'sr-only' }, text);
 }

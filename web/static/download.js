@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Downloads of zip files that the server streams from a POST.
  *

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Formatting of numbers, sizes, dates and waits for display.
  * Uses the browser's locale through Intl so people see their own conventions.
@@ -60,7 +61,9 @@ export function formatAgo(ms, now = Date.now()) {
   const seconds = Math.round((date.getTime() - now) / 1000);
   if (Math.abs(seconds) < 60) return 'just now';
   let value = seconds / 60;
-  for (const [size, unit] of [[60, 'minute'], [24, 'hour']]) {
+  /** @type {Array<[number, Intl.RelativeTimeFormatUnit]>} */
+  const steps = [[60, 'minute'], [24, 'hour']];
+  for (const [size, unit] of steps) {
     if (Math.abs(value) < size) return relativeFormat.format(Math.round(value), unit);
     value /= size;
   }

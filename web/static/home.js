@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The home view: the user's data at a glance and the settings.json editor.
  *
@@ -19,7 +20,10 @@ function folderLabel(name) {
   return !name || name === '.' || name === '/' ? '(top level: settings.json…)' : name;
 }
 
-/** The usage card: one row per data folder with files and size. */
+/**
+ * The usage card: one row per data folder with files and size.
+ * @param {import('./app.js').Ctx} ctx
+ */
 function createUsageCard(ctx) {
   const summary = h('p', { class: 'usage-summary', test: 'usage-summary' }, 'Loading…');
   const tbody = h('tbody');
@@ -71,7 +75,10 @@ function createUsageCard(ctx) {
   return { el, load };
 }
 
-/** The settings.json editor card. */
+/**
+ * The settings.json editor card.
+ * @param {import('./app.js').Ctx} ctx
+ */
 function createSettingsCard(ctx) {
   const editor = h('textarea', {
     class: 'code-editor',
@@ -222,6 +229,7 @@ function createSettingsCard(ctx) {
   return { el, load, changedOnServer, isLoaded: () => loaded };
 }
 
+/** @param {import('./app.js').Ctx} ctx */
 export function createHomeView(ctx) {
   const { el, heading, body } = viewFrame('home', 'Home');
   const greeting = h('p', { class: 'greeting', test: 'home-greeting' });

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Line icons drawn on a 24×24 grid, built as inline SVG elements.
  *

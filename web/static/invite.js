@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The invitation page (/invite/<token>): someone an admin invited picks
  * their handle (unless the admin set it), display name and password, and
@@ -10,7 +11,7 @@ import { newAccountForm } from './new-account-form.js';
 import { h } from './dom.js';
 import { setBusy, showStatus, describeError } from './status.js';
 
-const root = document.getElementById('invite-root');
+const root = /** @type {HTMLElement} */ (document.getElementById('invite-root'));
 const token = decodeURIComponent(location.pathname.replace(/^\/invite\//, ''));
 
 /** What the link allows, or why it does not work. */

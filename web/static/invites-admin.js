@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The admin's "Invitation links" card: make a link (expiry, uses, role,
  * optionally a set handle and a suggested name), see it once to copy, and

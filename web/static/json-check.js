@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Checking settings.json text before it is saved.
  *
@@ -168,7 +169,8 @@ export function checkSettingsJson(text) {
         column,
       };
     }
-    return { error: `Invalid JSON: ${err.message}` };
+    // JSON.parse throws only SyntaxError.
+    return { error: `Invalid JSON: ${/** @type {SyntaxError} */ (err).message}` };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;

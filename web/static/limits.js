@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Usage limits and counts in words, and the number fields that set them:
  * shared by the account page's "Permissions" card and the admin's
@@ -11,9 +12,13 @@ import { formatNumber } from './format.js';
 /** The most the server takes for one limit. */
 export const LIMIT_MAX = 1000000;
 
-/** Whether `n` is a limit (null and 0 are none). */
+/**
+ * Whether `n` is a limit (null and 0 are none).
+ * @param {number|null|undefined} n
+ * @returns {n is number}
+ */
 export function hasLimit(n) {
-  return Number.isFinite(n) && n > 0;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0;
 }
 
 /** "2 of 10 this hour" / "2 this hour (no limit)"; `span` is "this hour" or "today". */

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The login page (/login).
  *
@@ -19,8 +20,9 @@ import { icon } from './icons.js';
 import { avatarImage } from './avatar.js';
 import { act, setBusy, showStatus, clearStatus, describeError } from './status.js';
 
-const root = document.getElementById('login-root');
+const root = /** @type {HTMLElement} */ (document.getElementById('login-root'));
 
+/** @type {{info: Record<string, any>|null, users: Array<Record<string, any>>|null}} */
 const state = {
   info: null,
   /** Enabled accounts from /api/users/list, or null in discreet mode. */
@@ -128,7 +130,7 @@ function userCard(user, listError) {
     act(card, () => logIn(user.handle, ''), {
       onError(err, text) {
         // The account got a password since the list was loaded.
-        if (err.status === 403 && /credentials/i.test(err.message)) {
+        if (err instanceof ApiError && err.status === 403 && /credentials/i.test(err.message)) {
           renderPassword({ ...user, password: true }, 'This account needs a password.');
         } else {
           setError(listError, text);
@@ -465,7 +467,7 @@ function renderRecover(initialHandle) {
  * so here; once the account shows up on the list (approved), the note goes.
  */
 function notePendingSignup() {
-  let handle = null;
+  let handle;
   try {
     handle = localStorage.getItem(PENDING_SIGNUP_KEY);
   } catch {
@@ -491,7 +493,7 @@ async function boot() {
       location.replace('/');
       return;
     }
-    const footer = document.querySelector('[data-test="server-version"]');
+    const footer = /** @type {HTMLElement|null} */ (document.querySelector('[data-test="server-version"]'));
     if (footer && state.info.version) {
       footer.textContent = `Innkeeper ${state.info.version}`;
       footer.hidden = false;

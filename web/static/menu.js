@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A "More" menu: one button that opens a short list of actions under it.
  *
@@ -14,10 +15,11 @@
 import { h, uid } from './dom.js';
 import { icon } from './icons.js';
 
+/** @type {{root: HTMLElement, close: (focusButton: boolean) => void, open: () => void}|null} */
 let openMenu = null;
 
 document.addEventListener('click', (event) => {
-  if (openMenu && !openMenu.root.contains(event.target)) openMenu.close(false);
+  if (openMenu && !openMenu.root.contains(/** @type {Node|null} */ (event.target))) openMenu.close(false);
 });
 
 /**
@@ -77,7 +79,7 @@ export function actionMenu(items, {
   }, true);
   menu.addEventListener('keydown', (event) => {
     const list = enabled();
-    const index = list.indexOf(document.activeElement);
+    const index = list.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
     const last = list.length - 1;
     const next = {
       ArrowDown: index >= last ? 0 : index + 1,

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Sentences shown in more than one place, kept together so they say the same
  * thing everywhere.

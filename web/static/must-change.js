@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The one thing someone on a temporary password can do: choose their own.
  * An admin set the password they logged in with for one use; the server
@@ -12,6 +13,10 @@ import { act } from './status.js';
 import { newPasswordFields } from './password-fields.js';
 import { card, button } from './view.js';
 
+/**
+ * @param {import('./app.js').Ctx} ctx
+ * @param {{onLogout: (button: HTMLButtonElement|null) => Promise<void>}} options
+ */
 export function createMustChangeView(ctx, { onLogout }) {
   const old = h('input', { type: 'password', autocomplete: 'current-password', test: 'must-change-old' });
   const fresh = newPasswordFields({

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The form someone fills in to make their own account — on an invitation
  * link and on the sign-up page: handle, display name, a password typed

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A new password, typed twice: the field, its strength hint, a second
  * field to confirm it, and a "Show passwords" box. Used wherever a new

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A line under a new-password field: how strong the typed password looks
  * and, when the server sets a minimum length, whether it is long enough.

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The account page's "Permissions" card: the account's permission profile,
  * what it allows in SillyTavern, its generation limits with what was used

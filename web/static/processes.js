@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The admin card for the hosted SillyTavern (SPEC §11): one row per account
  * whose process has run since Innkeeper started — state, since when, memory,
@@ -123,6 +124,7 @@ export function createProcessesCard({ afterAction }) {
   el.append(summary, hint, none, tableWrap, viewer.el);
 
   /** False once the server said no app is hosted (that needs a restart to change). */
+  /** @type {boolean|null} */
   let hosted = null;
 
   function row(p) {

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The admin's "Permissions" card: every permission profile with what it
  * allows, its limits, how many accounts have it and which one is the
@@ -44,7 +45,12 @@ export function createProfilesCard({ afterChange = async () => {} } = {}) {
   );
 
   /** The last answer of /api/permissions/profiles and /api/permissions/users. */
+  /**
+   * @type {{profiles: Array<Record<string, any>>, defaultProfile: string,
+   *   switches: Array<{name: string, label: string}>}}
+   */
   let known = { profiles: [], defaultProfile: '', switches: [] };
+  /** @type {Array<{handle: string, profile: string}>} */
   let accounts = [];
 
   const holders = (name) => accounts.filter((a) => a.profile === name).map((a) => a.handle);
@@ -152,14 +158,16 @@ export function createProfilesCard({ afterChange = async () => {} } = {}) {
     };
     const editBtn = small('Edit…', 'profile-edit', { iconName: 'pencil' });
     editBtn.addEventListener('click', () => edit(editBtn, profile));
+    /** @type {HTMLButtonElement|null} */
     let del = null;
     if (!profile.builtin) {
-      del = small('Delete…', 'profile-delete', { iconName: 'trash', kind: 'danger-quiet' });
+      const delBtn = small('Delete…', 'profile-delete', { iconName: 'trash', kind: 'danger-quiet' });
       if (isDefault) {
-        del.disabled = true;
-        del.title = 'The default profile (permissions.defaultProfile in config.yaml) cannot be deleted.';
+        delBtn.disabled = true;
+        delBtn.title = 'The default profile (permissions.defaultProfile in config.yaml) cannot be deleted.';
       }
-      del.addEventListener('click', () => remove(del, profile));
+      delBtn.addEventListener('click', () => remove(delBtn, profile));
+      del = delBtn;
     }
     const count = holders(profile.name).length;
     return h('tr', {

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * "Signed-in sessions": where an account is logged in — device, address,
  * when it signed in and was last used — with a button to end any other
@@ -33,7 +34,7 @@ export function createSessionsCard({ handle = null } = {}) {
     const end = s.current
       ? h('span', { class: 'badge badge-ok', test: 'session-current' }, 'This device')
       : button('End', { test: 'session-end', iconName: 'close', small: true });
-    if (!s.current) {
+    if (end instanceof HTMLButtonElement) {
       end.addEventListener('click', () => act(end, async () => {
         await api('/api/sessions/end', body({ id: s.id }));
         await load();

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The sign-up page (/signup, while config `signup.mode` is not `off`):
  * someone picks a handle, display name and password. With `open` they are
@@ -11,7 +12,7 @@ import { PENDING_SIGNUP_KEY } from './messages.js';
 import { h } from './dom.js';
 import { setBusy, showStatus, describeError } from './status.js';
 
-const root = document.getElementById('signup-root');
+const root = /** @type {HTMLElement} */ (document.getElementById('signup-root'));
 
 function waiting(handle) {
   root.replaceChildren(

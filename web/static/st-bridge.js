@@ -1,3 +1,4 @@
+// @ts-check
 // Loaded into SillyTavern's page by Innkeeper (the app itself is not
 // changed): puts a button to Innkeeper's own account and admin pages next
 // to SillyTavern's Account, Admin Panel and Logout buttons (in the User

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Busy state and status messages, shared by every page.
  *
@@ -17,13 +18,21 @@ import { formatWait } from './format.js';
 
 let depth = 0;
 
-/** Counts nested busy work; body[data-busy] is "1" while any is running. */
+/**
+ * Counts nested busy work; body[data-busy] is "1" while any is running.
+ * @param {boolean} on
+ */
 export function setBusy(on) {
   depth = Math.max(0, depth + (on ? 1 : -1));
   document.body.dataset.busy = depth > 0 ? '1' : '0';
 }
 
-/** Runs `work` with the page marked busy. */
+/**
+ * Runs `work` with the page marked busy.
+ * @template T
+ * @param {() => Promise<T>} work
+ * @returns {Promise<T>}
+ */
 export async function withBusy(work) {
   setBusy(true);
   try {
@@ -36,6 +45,7 @@ export async function withBusy(work) {
 /** Success and "nothing done" messages hide after this long; errors stay. */
 export const STATUS_HIDE_MS = 6000;
 
+/** @type {{region: HTMLElement, polite: HTMLElement, alert: HTMLElement}|null} */
 let parts = null;
 let seq = 0;
 let timer = 0;
@@ -49,12 +59,17 @@ let timer = 0;
  */
 function statusParts() {
   if (parts?.region.isConnected) return parts;
-  let region = document.querySelector('[data-test="status"]');
+  let region = /** @type {HTMLElement|null} */ (document.querySelector('[data-test="status"]'));
   if (!region) {
     region = h('div', { class: 'status', test: 'status', hidden: true });
     document.body.append(region);
   }
-  const live = (test, attrs) => document.querySelector(`[data-test="${test}"]`)
+  /**
+   * @param {string} test
+   * @param {import('./dom.js').Props} attrs
+   * @returns {HTMLElement}
+   */
+  const live = (test, attrs) => /** @type {HTMLElement|null} */ (document.querySelector(`[data-test="${test}"]`))
     ?? document.body.appendChild(h('div', { class: 'sr-only', test, ...attrs }));
   parts = {
     region,
@@ -68,13 +83,18 @@ function statusParts() {
   return parts;
 }
 
+/** @param {HTMLElement} region */
 function scheduleHide(region) {
   clearTimeout(timer);
   if (region.hidden || region.dataset.kind === 'error') return;
   timer = setTimeout(clearStatus, STATUS_HIDE_MS);
 }
 
-/** Whether an inline error on the page already says `text`. */
+/**
+ * Whether an inline error on the page already says `text`.
+ * @param {string} text
+ * @param {HTMLElement} region
+ */
 function saidInline(text, region) {
   const wanted = text.trim();
   return [...document.querySelectorAll('.error, [role="alert"]')].some((el) => el !== region
@@ -82,7 +102,11 @@ function saidInline(text, region) {
     && el.textContent.trim() === wanted);
 }
 
-/** Puts `text` into a live region so it is announced (again, if it is the same). */
+/**
+ * Puts `text` into a live region so it is announced (again, if it is the same).
+ * @param {HTMLElement} el
+ * @param {string} text
+ */
 function announce(el, text) {
   el.textContent = '';
   if (text) setTimeout(() => { el.textContent = text; }, 50);
@@ -141,11 +165,15 @@ export function clearStatus() {
 // in any field makes it old news.
 for (const type of ['input', 'change']) {
   document.addEventListener(type, (event) => {
-    if (parts && !parts.region.hidden && !parts.region.contains(event.target)) clearStatus();
+    if (parts && !parts.region.hidden && !parts.region.contains(/** @type {Node|null} */ (event.target))) clearStatus();
   }, true);
 }
 
-/** Turns any thrown value into one sentence for people. */
+/**
+ * Turns any thrown value into one sentence for people.
+ * @param {unknown} err
+ * @returns {string}
+ */
 export function describeError(err) {
   if (isNetworkError(err)) return 'Cannot reach the server. Check that it is running and try again.';
   if (err instanceof ApiError) {
@@ -160,17 +188,23 @@ export function describeError(err) {
   return 'Something went wrong.';
 }
 
+/** @type {((err: ApiError) => unknown)|null} */
 let forbiddenHook = null;
 
 /**
  * Registers what to do after a 403 (the app page checks whether the session
  * has ended, so an expired login explains itself instead of failing oddly).
+ * @param {(err: ApiError) => unknown} hook
  */
 export function onForbidden(hook) {
   forbiddenHook = hook;
 }
 
-/** Puts a spinner in a button and disables it; returns the undo function. */
+/**
+ * Puts a spinner in a button and disables it; returns the undo function.
+ * @param {HTMLButtonElement|null} button
+ * @returns {() => void}
+ */
 export function markButtonBusy(button) {
   if (!button) return () => {};
   const wasDisabled = button.disabled;

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Tabs: a row of buttons (role="tab") that shows one panel at a time.
  *
@@ -11,13 +12,15 @@ import { h, uid } from './dom.js';
 import { icon } from './icons.js';
 
 /**
- * @param {Array<{name: string, label: string, iconName?: string, panel: HTMLElement}>} tabs
- * @param {{test?: string, label: string, onChange?: (name: string) => void}} options
+ * @param {Array<{name: string, label: string, iconName?: string, panel: import('./dom.js').Child}>} list
+ * @param {{test?: string, label?: string, onChange?: (name: string) => void}} [options]
  *   `test` prefixes the data-test names: `<test>-tab-<name>` and `<test>-panel-<name>`
  * @returns {{el: HTMLElement, panels: HTMLElement[], select: (name: string) => void, current: () => string}}
  */
 export function tabs(list, { test, label, onChange } = {}) {
+  /** @type {HTMLButtonElement[]} */
   const buttons = [];
+  /** @type {HTMLDivElement[]} */
   const panels = [];
   let chosen = list[0]?.name ?? '';
 
@@ -68,7 +71,7 @@ export function tabs(list, { test, label, onChange } = {}) {
   const bar = h('div', { class: 'tabs', role: 'tablist', 'aria-label': label, test: test ? `${test}-tabs` : undefined },
     buttons);
   bar.addEventListener('keydown', (event) => {
-    const index = buttons.indexOf(document.activeElement);
+    const index = buttons.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
     if (index < 0) return;
     const last = buttons.length - 1;
     const next = {

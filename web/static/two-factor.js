@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Two-factor login on the account page: turn it on with an authenticator
  * app (a QR code drawn by the server, and the secret as text to type in),
@@ -36,6 +37,8 @@ function codeInput(test) {
  * The card. `load()` reads the state again (call it on every visit);
  * `onDone` runs when the recovery codes were acknowledged after turning it
  * on (the required-enrolment page reloads into the app then).
+ * @param {import('./app.js').Ctx} ctx
+ * @param {{required?: boolean, onDone?: () => void}} [options]
  */
 export function createTwoFactorCard(ctx, { required = false, onDone } = {}) {
   const el = card('Two-factor login', { test: 'two-factor-card', iconName: 'shield' });
@@ -211,6 +214,8 @@ export function createTwoFactorCard(ctx, { required = false, onDone } = {}) {
 /**
  * The page an admin sees when the server requires two-factor login and
  * theirs is off: the card and a way to log out, nothing else.
+ * @param {import('./app.js').Ctx} ctx
+ * @param {{onLogout: (button: HTMLButtonElement|null) => Promise<void>}} options
  */
 export function createTwoFactorRequiredView(ctx, { onLogout }) {
   const logout = button('Log out', { test: 'two-factor-required-logout', iconName: 'logout' });

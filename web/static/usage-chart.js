@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * A small bar chart of generations per day, drawn as inline SVG (built
  * with createElementNS, so no markup is parsed and the CSP stays strict).

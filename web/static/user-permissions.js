@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The admin's "Permissions…" dialog for one account (a row of the account
  * list): its permission profile (its own, or the default) and its own
@@ -25,7 +26,8 @@ const PER = { perHour: 'per hour', perDay: 'per day', atOnce: 'at once' };
  * @param {(handle: string) => Promise<void>} afterChange reloads what shows it
  */
 export async function editPermissions(btn, user, afterChange) {
-  let known = null;
+  // Typed by a cast so the checker does not take it for null after act().
+  let known = /** @type {{answer: any, mine: any, history: any}|null} */ (null);
   const loaded = await act(btn, async () => {
     const [answer, users, history] = await Promise.all([
       api('/api/permissions/profiles'),
@@ -37,7 +39,8 @@ export async function editPermissions(btn, user, afterChange) {
     known = { answer, mine, history };
     return `Permissions of ${user.handle}: profile ${mine.profile}.`;
   });
-  if (!loaded) return;
+  // The work sets `known` whenever it succeeds.
+  if (!loaded || !known) return;
   const { answer, mine, history } = known;
   const profiles = Array.isArray(answer?.profiles) ? answer.profiles : [];
   const defaultName = answer?.defaultProfile ?? '';

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The frame shared by the app's views: a <section> with a focusable heading,
  * plus a `card` helper for the boxes inside it.
@@ -8,6 +9,9 @@ import { icon } from './icons.js';
 
 /**
  * Builds an empty view.
+ * @param {string} name
+ * @param {string} title
+ * @param {string} [intro]
  * @returns {{el: HTMLElement, heading: HTMLElement, body: HTMLElement}}
  */
 export function viewFrame(name, title, intro) {
@@ -26,6 +30,8 @@ export function viewFrame(name, title, intro) {
 
 /**
  * A titled box. `actions` go to the right of the title (e.g. a refresh button).
+ * @param {import('./dom.js').Child} title
+ * @param {{test?: string, iconName?: string, actions?: Node[], className?: string, danger?: boolean}} [options]
  * @returns {HTMLElement} the card; put content in it with append()
  */
 export function card(title, { test, iconName, actions = [], className = '', danger = false } = {}) {
@@ -40,7 +46,12 @@ export function card(title, { test, iconName, actions = [], className = '', dang
     actions.length ? h('div', { class: 'card-actions' }, actions) : null));
 }
 
-/** A small button with an icon and text. */
+/**
+ * A small button with an icon and text. Other options are props for h().
+ * @param {import('./dom.js').Child} text
+ * @param {{test?: string, iconName?: string, kind?: string, onclick?: (event: MouseEvent) => void,
+ *   type?: string, small?: boolean} & import('./dom.js').Props} [options]
+ */
 export function button(text, { test, iconName, kind = '', onclick, type = 'button', small = false, ...rest } = {}) {
   return h('button', {
     type,
