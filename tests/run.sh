@@ -3,7 +3,8 @@
 # missing (Chromium and its WebDriver for the browser tests; nginx and Caddy
 # for the reverse-proxy tests; Node.js if absent), unpacks and installs the
 # real SillyTavern 1.12.6 the hosting tests run (once, into
-# target/sillytavern/), then cargo test.
+# target/sillytavern/) and the TypeScript compiler that type-checks the
+# web UI's modules (once, into target/tsc/), then cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,17 @@ if [ ! -f "$st_dir/.innkeeper-installed" ]; then
   tar xzf "$st_tarball" -C "$st_parent"
   (cd "$st_dir" && npm ci --omit=dev --no-audit --no-fund)
   touch "$st_dir/.innkeeper-installed"
+fi
+
+# TypeScript for tests/web_types.rs, which runs `tsc --noEmit -p web` over
+# web/static/*.js: one exact version from the npm registry, installed into
+# target/tsc/ (nothing in the repository changes) unless it is there already.
+tsc_version="7.0.2"
+tsc_bin="target/tsc/node_modules/.bin/tsc"
+if [ "$("$tsc_bin" --version 2>/dev/null)" != "Version $tsc_version" ]; then
+  mkdir -p target/tsc
+  npm install --prefix target/tsc --no-audit --no-fund --no-save --no-package-lock \
+    --include=optional "typescript@$tsc_version"
 fi
 
 cargo test "$@"
