@@ -21,7 +21,7 @@ async fn handle_of(ctx: &mut Ctx) -> Result<(serde_json::Value, String), AppErro
     let limit = ctx.app.json_limit();
     let body = ctx.req.json(limit).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
-    ctx.app.require_user(&handle).await?;
+    ctx.app.accounts().require_user(&handle).await?;
     Ok((body, handle))
 }
 

@@ -19,7 +19,7 @@ async fn about(ctx: &mut Ctx) -> Result<(serde_json::Value, String), AppError> {
     let body = ctx.req.json(ctx.app.json_limit()).await?;
     let handle = text_field(&body, "handle").unwrap_or(own);
     ctx.may_act_on(&handle)?;
-    let user = ctx.app.require_user(&handle).await?;
+    let user = ctx.app.accounts().require_user(&handle).await?;
     Ok((body, user.handle.clone()))
 }
 

@@ -88,7 +88,10 @@ pub async fn change_name(ctx: &mut Ctx) -> Result<Response, AppError> {
     if name.trim().is_empty() {
         return Err(AppError::missing());
     }
-    ctx.app.change_name(&ctx.actor(), &handle, &name).await?;
+    ctx.app
+        .accounts()
+        .change_name(&ctx.actor(), &handle, &name)
+        .await?;
     Ok(reply::no_content())
 }
 
@@ -110,7 +113,10 @@ pub async fn change_avatar(ctx: &mut Ctx) -> Result<Response, AppError> {
             )));
         }
     }
-    ctx.app.change_avatar(&ctx.actor(), &handle, avatar).await?;
+    ctx.app
+        .accounts()
+        .change_avatar(&ctx.actor(), &handle, avatar)
+        .await?;
     Ok(reply::no_content())
 }
 
@@ -120,7 +126,7 @@ pub async fn change_avatar(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// user's `User Avatars/` a persona picture can be chosen from, by name.
 pub async fn avatar_info(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (_, handle) = target(ctx).await?;
-    let user = ctx.app.require_user(&handle).await?;
+    let user = ctx.app.accounts().require_user(&handle).await?;
     let dir = ctx
         .app
         .user_dir(&user.handle)
@@ -189,6 +195,7 @@ pub async fn change_password(ctx: &mut Ctx) -> Result<Response, AppError> {
     let old = string_field(&body, "oldPassword");
     let new = string_field(&body, "newPassword").unwrap_or_default();
     ctx.app
+        .accounts()
         .change_password(
             &ctx.actor(),
             &handle,
@@ -219,7 +226,7 @@ pub async fn backup(ctx: &mut Ctx) -> Result<Response, AppError> {
             .permission_refused(&ctx.actor(), "/api/users/backup", e)
             .await);
     }
-    let user = ctx.app.require_user(&handle).await?;
+    let user = ctx.app.accounts().require_user(&handle).await?;
     let dir = ctx
         .app
         .user_dir(&user.handle)
@@ -307,6 +314,7 @@ async fn confirmed_user(ctx: &mut Ctx) -> Result<UserRow, AppError> {
     let body = ctx.req.json(limit).await?;
     let password = string_field(&body, "password");
     ctx.app
+        .logins()
         .confirm_password(
             &user,
             password.as_deref(),
@@ -318,7 +326,7 @@ async fn confirmed_user(ctx: &mut Ctx) -> Result<UserRow, AppError> {
 
 pub async fn reset_step1(ctx: &mut Ctx) -> Result<Response, AppError> {
     let user = ctx.require_user()?.clone();
-    ctx.app.reset_step1(&ctx.actor(), &user).await?;
+    ctx.app.logins().reset_step1(&ctx.actor(), &user).await?;
     Ok(reply::no_content())
 }
 
@@ -335,6 +343,7 @@ pub async fn reset_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
     };
     let password = string_field(&body, "password");
     ctx.app
+        .logins()
         .reset_step2(&ctx.actor(), &user, code.as_deref(), password.as_deref())
         .await?;
     Ok(reply::no_content())
@@ -343,7 +352,7 @@ pub async fn reset_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// `POST /api/users/usage` {handle} → files and bytes per folder.
 pub async fn usage(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (_, handle) = target(ctx).await?;
-    let user = ctx.app.require_user(&handle).await?;
+    let user = ctx.app.accounts().require_user(&handle).await?;
     let quota = ctx.app.quota_bytes(&user);
     let dir = ctx
         .app

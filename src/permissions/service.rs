@@ -203,7 +203,7 @@ impl App {
         handle: &str,
         choice: UserChoice,
     ) -> Result<(), AppError> {
-        self.require_user(handle).await?;
+        self.accounts().require_user(handle).await?;
         if let Some(p) = &choice.profile {
             let n = p.clone();
             if self
@@ -289,7 +289,7 @@ impl App {
 
     /// Daily generation counts of the last two weeks, for the admin chart.
     pub async fn usage_history(&self, handle: &str) -> Result<Value, AppError> {
-        let user = self.require_user(handle).await?;
+        let user = self.accounts().require_user(handle).await?;
         let eff = self.effective_permissions(&user).await?;
         let now = self.clock.now_ms();
         let h = handle.to_string();
@@ -433,7 +433,7 @@ impl App {
                 return Err(PermissionError::NotFound(format!("No profile '{target}'")).into())
             }
             GrantTo::User if on => {
-                self.require_user(target).await?;
+                self.accounts().require_user(target).await?;
             }
             _ => {}
         }
@@ -482,7 +482,7 @@ impl App {
     /// Writes the values of the connections granted to `handle` into
     /// their secrets.json and takes out those no longer granted.
     pub async fn place_shared(&self, handle: &str) -> Result<(), AppError> {
-        let wanted = match self.find_user(handle).await? {
+        let wanted = match self.accounts().find_user(handle).await? {
             Some(user) => {
                 let shared = self.open_connections().await?;
                 self.wanted_secrets(&user, &shared).await?

@@ -125,7 +125,7 @@ impl App {
         handle: &str,
         incoming: u64,
     ) -> Result<(), AppError> {
-        let Some(user) = self.find_user_shared(handle).await? else {
+        let Some(user) = self.accounts().find_user_shared(handle).await? else {
             return Ok(());
         };
         let Some(limit) = self.quota_bytes(&user) else {

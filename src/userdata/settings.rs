@@ -150,7 +150,7 @@ impl App {
         handle: &str,
         file: &str,
     ) -> Result<(), AppError> {
-        let user = self.require_user(handle).await?;
+        let user = self.accounts().require_user(handle).await?;
         let dir = self.folder(handle)?;
         let name = file.to_string();
         let settings = blocking(move || {
@@ -177,7 +177,7 @@ impl App {
         .await?;
         self.settings_save(handle, &settings).await?;
         if user.avatar_tag.is_some() {
-            self.change_avatar(actor, handle, None).await?;
+            self.accounts().change_avatar(actor, handle, None).await?;
         } else {
             self.audit(
                 actor,
@@ -202,7 +202,7 @@ impl App {
             Ok(layout::persona_avatar(&dir, &text))
         })
         .await?;
-        let current = self.find_user_shared(handle).await?;
+        let current = self.accounts().find_user_shared(handle).await?;
         if current.is_some_and(|u| u.persona_avatar == persona) {
             return Ok(());
         }

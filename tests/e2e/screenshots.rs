@@ -71,6 +71,7 @@ async fn populate(s: &Server) {
     ];
     for (handle, name, password, admin, colours) in people {
         s.app
+            .accounts()
             .create_user(
                 &Actor::console(),
                 NewUser {
@@ -84,6 +85,7 @@ async fn populate(s: &Server) {
             .expect("user created");
         if let Some((from, to)) = colours {
             s.app
+                .accounts()
                 .change_avatar(&Actor::console(), handle, Some(avatar(from, to)))
                 .await
                 .expect("avatar set");
