@@ -171,7 +171,7 @@ impl Accounts<'_> {
         self.app.reindex_snapshots(&handle).await?;
         self.app.refresh_persona_avatar(&handle).await?;
         drop(lifecycle);
-        if let Err(e) = self.app.place_shared(&handle).await {
+        if let Err(e) = self.app.permissions().place_shared(&handle).await {
             tracing::warn!("cannot place the shared keys of {handle}: {e}");
         }
         self.app
@@ -233,7 +233,7 @@ impl Accounts<'_> {
             .hold_app(target, crate::hosting::supervisor::StopReason::Deleted)
             .await;
         // A kept folder keeps no shared key.
-        if let Err(e) = self.app.unplace_shared(target).await {
+        if let Err(e) = self.app.permissions().unplace_shared(target).await {
             tracing::warn!("cannot take the shared keys out of {target}'s folder: {e}");
         }
         let h = target.to_string();

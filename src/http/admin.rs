@@ -111,7 +111,7 @@ pub async fn set_flag(ctx: &mut Ctx, flag: Flag) -> Result<Response, AppError> {
                 .accounts()
                 .set_admin(&actor, &target, flag == Flag::Promote)
                 .await?;
-            ctx.app.place_shared(&target).await?;
+            ctx.app.permissions().place_shared(&target).await?;
         }
     }
     Ok(reply::no_content())

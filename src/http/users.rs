@@ -215,7 +215,8 @@ pub async fn backup(ctx: &mut Ctx) -> Result<Response, AppError> {
     let caller = ctx.require_user()?.clone();
     if !ctx
         .app
-        .effective_permissions(&caller)
+        .permissions()
+        .effective(&caller)
         .await?
         .profile
         .allows(Switch::BackupDownload)
@@ -223,7 +224,8 @@ pub async fn backup(ctx: &mut Ctx) -> Result<Response, AppError> {
         let e = PermissionError::Denied(Switch::BackupDownload);
         return Err(ctx
             .app
-            .permission_refused(&ctx.actor(), "/api/users/backup", e)
+            .permissions()
+            .refused(&ctx.actor(), "/api/users/backup", e)
             .await);
     }
     let user = ctx.app.accounts().require_user(&handle).await?;
@@ -233,7 +235,7 @@ pub async fn backup(ctx: &mut Ctx) -> Result<Response, AppError> {
         .ok_or_else(AppError::user_not_found)?;
     // Shared keys stay on the server: the archive's secrets.json is the
     // user's own keys only (a file that cannot be read as JSON is left out).
-    let shared = ctx.app.shared_keys(&user.handle).await?;
+    let shared = ctx.app.permissions().shared_keys(&user.handle).await?;
     let (mut skip, mut given) = (Vec::new(), Vec::new());
     if !shared.is_empty() {
         skip.push(SECRETS_FILE.to_string());
