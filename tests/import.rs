@@ -307,7 +307,7 @@ async fn in_place_import_keeps_every_file_and_the_passwords_work() {
 
     // The SillyTavern passwords log in through the API.
     let server = Server::start_in(dir, config.clone()).await;
-    let snaps = server.app.snapshot_list("alice").await.unwrap();
+    let snaps = server.app.snapshots().list("alice").await.unwrap();
     assert_eq!(snaps.len(), 2);
     let mut c = server.client();
     let (status, body) = c

@@ -168,8 +168,8 @@ impl Accounts<'_> {
                 .await;
             return Err(AppError::Storage(e.to_string()));
         }
-        self.app.reindex_snapshots(&handle).await?;
-        self.app.refresh_persona_avatar(&handle).await?;
+        self.app.snapshots().reindex(&handle).await?;
+        self.app.settings().refresh_persona_avatar(&handle).await?;
         drop(lifecycle);
         if let Err(e) = self.app.permissions().place_shared(&handle).await {
             tracing::warn!("cannot place the shared keys of {handle}: {e}");

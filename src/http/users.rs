@@ -158,6 +158,7 @@ pub async fn choose_persona_avatar(ctx: &mut Ctx) -> Result<Response, AppError> 
     let (body, handle) = target(ctx).await?;
     let file = string_field(&body, "file").ok_or_else(AppError::missing)?;
     ctx.app
+        .settings()
         .choose_persona_avatar(&ctx.actor(), &handle, &file)
         .await?;
     Ok(reply::no_content())
@@ -303,7 +304,8 @@ pub async fn check_password(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn reset_settings(ctx: &mut Ctx) -> Result<Response, AppError> {
     let user = confirmed_user(ctx).await?;
     ctx.app
-        .reset_settings(&ctx.actor(), &user.handle, &user.name)
+        .settings()
+        .reset(&ctx.actor(), &user.handle, &user.name)
         .await?;
     Ok(reply::no_content())
 }
@@ -355,7 +357,7 @@ pub async fn reset_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn usage(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (_, handle) = target(ctx).await?;
     let user = ctx.app.accounts().require_user(&handle).await?;
-    let quota = ctx.app.quota_bytes(&user);
+    let quota = ctx.app.quotas().quota_bytes(&user);
     let dir = ctx
         .app
         .user_dir(&handle)

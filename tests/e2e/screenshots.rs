@@ -95,7 +95,8 @@ async fn populate(s: &Server) {
     let text = std::fs::read_to_string(s.user_dir("mira").join("settings.json")).expect("settings");
     let settings: serde_json::Value = serde_json::from_str(&text).expect("settings JSON");
     s.app
-        .settings_save("mira", &settings)
+        .settings()
+        .save("mira", &settings)
         .await
         .expect("settings saved");
 }
