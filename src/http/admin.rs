@@ -16,7 +16,7 @@ use crate::store;
 /// Reads the body of an admin request.
 pub(crate) async fn admin_body(ctx: &mut Ctx) -> Result<serde_json::Value, AppError> {
     ctx.require_admin()?;
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     ctx.req.json(limit).await
 }
 

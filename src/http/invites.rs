@@ -91,7 +91,7 @@ pub fn page(ctx: &Ctx) -> Response {
 /// `POST /api/invites/check` {token} → what the link creates, or why it
 /// does not work (404 unknown, 410 expired / used / withdrawn).
 pub async fn check(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let body = ctx.req.json(ctx.app.json_limit()).await?;
+    let body = ctx.req.json(ctx.app.config.json_limit()).await?;
     let token = text_field(&body, "token").ok_or_else(AppError::missing)?;
     let row = ctx.app.invites().open(&ctx.actor(), &token).await?;
     Ok(reply::json(&json!({
@@ -106,7 +106,7 @@ pub async fn check(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// `POST /api/invites/accept` {token, handle?, name?, password} → the new
 /// account, logged in.
 pub async fn accept(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let body = ctx.req.json(ctx.app.json_limit()).await?;
+    let body = ctx.req.json(ctx.app.config.json_limit()).await?;
     let token = text_field(&body, "token").ok_or_else(AppError::missing)?;
     let a = Acceptance {
         token,

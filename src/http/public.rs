@@ -242,7 +242,7 @@ pub async fn list(ctx: &mut Ctx) -> Result<Response, AppError> {
 
 /// `POST /api/users/login` {handle, password} → {handle} and a new session.
 pub async fn login(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
     let password = string_field(&body, "password");
@@ -291,7 +291,7 @@ fn logged_in(user: &crate::store::users::UserRow, recovery_codes_left: Option<us
 /// 403 `Incorrect code` (counted like a wrong password); an unknown or
 /// expired ticket → 403 asking for the password again.
 pub async fn login_second_factor(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let ticket = text_field(&body, "ticket").ok_or_else(AppError::missing)?;
     let code = match body.get("code") {
@@ -319,7 +319,7 @@ pub async fn login_second_factor(ctx: &mut Ctx) -> Result<Response, AppError> {
 
 /// `POST /api/users/recover-step1` {handle} → 204, a code on the console.
 pub async fn recover_step1(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
     ctx.app
@@ -331,7 +331,7 @@ pub async fn recover_step1(ctx: &mut Ctx) -> Result<Response, AppError> {
 
 /// `POST /api/users/recover-step2` {handle, code, newPassword} → 204.
 pub async fn recover_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
     let code = match body.get("code") {
@@ -347,13 +347,6 @@ pub async fn recover_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
         .recover_step2(&ctx.actor(), &handle, code.as_deref(), &new_password)
         .await?;
     Ok(reply::no_content())
-}
-
-impl App {
-    /// Body limit of ordinary JSON requests, in bytes.
-    pub fn json_limit(&self) -> u64 {
-        self.config.limits.json_mb * 1024 * 1024
-    }
 }
 
 /// `GET /api/ping`: 204 while logged in; otherwise 403, with why the

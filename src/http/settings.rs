@@ -48,7 +48,7 @@ pub async fn list_snapshots(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// The `name` field, or 400 `Invalid snapshot name`.
 async fn snapshot_name(ctx: &mut Ctx) -> Result<(String, String), AppError> {
     let u = ctx.require_user()?.clone();
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let name = string_field(&body, "name").ok_or_else(|| AppError::bad(INVALID_SNAPSHOT))?;
     Ok((u.handle, name))

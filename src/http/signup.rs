@@ -24,7 +24,7 @@ pub fn page(ctx: &Ctx) -> Response {
 /// `POST /api/signup` {handle, name?, password} → {handle, pending}; with
 /// `open` the new account is logged in at once.
 pub async fn sign_up(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let body = ctx.req.json(ctx.app.json_limit()).await?;
+    let body = ctx.req.json(ctx.app.config.json_limit()).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
     let name = string_field(&body, "name").unwrap_or_default();
     let password = string_field(&body, "password").unwrap_or_default();

@@ -15,7 +15,7 @@ use crate::store::users::UserRow;
 /// The caller and the request body.
 async fn own(ctx: &mut Ctx) -> Result<(UserRow, serde_json::Value), AppError> {
     let user = ctx.require_user()?.clone();
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     Ok((user, body))
 }

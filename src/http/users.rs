@@ -51,7 +51,7 @@ pub fn me(ctx: &Ctx) -> Result<Response, AppError> {
 
 /// Reads the body and the `handle` the caller may act on.
 async fn target(ctx: &mut Ctx) -> Result<(serde_json::Value, String), AppError> {
-    target_with_limit(ctx, ctx.app.json_limit()).await
+    target_with_limit(ctx, ctx.app.config.json_limit()).await
 }
 
 async fn target_with_limit(
@@ -314,7 +314,7 @@ pub async fn reset_settings(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// `Incorrect password` otherwise, counted per account).
 async fn confirmed_user(ctx: &mut Ctx) -> Result<UserRow, AppError> {
     let user = ctx.require_user()?.clone();
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let password = string_field(&body, "password");
     ctx.app
@@ -337,7 +337,7 @@ pub async fn reset_step1(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// `POST /api/users/reset-step2` {code, password} → 204, folder wiped.
 pub async fn reset_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
     let user = ctx.require_user()?.clone();
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let code = match body.get("code") {
         None | Some(serde_json::Value::Null) => return Err(AppError::missing()),
