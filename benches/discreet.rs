@@ -53,19 +53,21 @@ async fn main() {
     let app = App::open(c, Clock::default(), Console::capturing()).expect("app");
     app.repair(std::time::SystemTime::now()).expect("repair");
     for (handle, pw) in [("alice", "pw-alice"), ("carol", "pw-carol")] {
-        app.create_user(
-            &Actor::console(),
-            innkeeper::accounts::service::NewUser {
-                handle: handle.into(),
-                name: handle.into(),
-                password: Some(pw.into()),
-                admin: false,
-            },
-        )
-        .await
-        .expect("user");
+        app.accounts()
+            .create_user(
+                &Actor::console(),
+                innkeeper::accounts::service::NewUser {
+                    handle: handle.into(),
+                    name: handle.into(),
+                    password: Some(pw.into()),
+                    admin: false,
+                },
+            )
+            .await
+            .expect("user");
     }
-    app.set_enabled(&Actor::console(), "carol", false)
+    app.accounts()
+        .set_enabled(&Actor::console(), "carol", false)
         .await
         .expect("disable");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

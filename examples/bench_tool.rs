@@ -284,11 +284,17 @@ async fn seed(
     }
     for u in special {
         let h = u.handle.clone();
-        app.create_user(&actor, u)
+        app.accounts()
+            .create_user(&actor, u)
             .await
             .map_err(|e| format!("cannot create {h}: {e}"))?;
     }
-    let existing = app.list_users().await.map_err(|e| e.to_string())?.len();
+    let existing = app
+        .accounts()
+        .list_users()
+        .await
+        .map_err(|e| e.to_string())?
+        .len();
     let missing = users.saturating_sub(existing);
     let started = Instant::now();
     let results: Vec<Result<String, String>> = futures_util::stream::iter(0..missing)
@@ -302,7 +308,8 @@ async fn seed(
                     password: None,
                     admin: false,
                 };
-                app.create_user(&actor, req)
+                app.accounts()
+                    .create_user(&actor, req)
                     .await
                     .map_err(|e| format!("cannot create user-{i:05}: {e}"))
             }
@@ -313,7 +320,12 @@ async fn seed(
     for r in results {
         r?;
     }
-    let total = app.list_users().await.map_err(|e| e.to_string())?.len();
+    let total = app
+        .accounts()
+        .list_users()
+        .await
+        .map_err(|e| e.to_string())?
+        .len();
     println!(
         "users={total} created={missing} seconds={:.1}",
         started.elapsed().as_secs_f64()

@@ -268,7 +268,7 @@ impl App {
                     source,
                 }
             })?;
-            self.reconcile_snapshots(&u.handle);
+            self.snapshots().reconcile(&u.handle);
         }
         // The whole root: folders of deleted accounts and database copies
         // of an interrupted full backup can hold temp files too.

@@ -29,6 +29,7 @@ pub async fn check(app: &App) -> Result<Verdict, AppError> {
     let mut v = Verdict::default();
     if c.enable_user_accounts {
         for u in app
+            .accounts()
             .list_users()
             .await?
             .iter()

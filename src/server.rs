@@ -85,7 +85,7 @@ fn start_housekeeping(app: &Arc<App>) {
             let Some(app) = weak.upgrade() else { return };
             // Hourly: generation counts past what the usage chart shows.
             if ticks.is_multiple_of(3600) {
-                app.prune_usage().await;
+                app.permissions().prune_usage().await;
             }
             ticks += 1;
             if let Err(e) = app.sessions.sweep().await {

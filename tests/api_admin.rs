@@ -141,7 +141,7 @@ async fn all_refused(s: &Server, c: &mut Client, who: &str) {
             a.body
         );
     }
-    let users = s.app.list_users().await.unwrap();
+    let users = s.app.accounts().list_users().await.unwrap();
     assert!(
         users.iter().all(|u| u.handle != "newbie"),
         "{who} created a user"
@@ -171,6 +171,7 @@ async fn disabled_user_gets_403_everywhere() {
     let mut c = s.login("alice", "pw-alice").await;
     c.refresh_token().await;
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "alice", false)
         .await
         .unwrap();
@@ -199,11 +200,11 @@ async fn user_may_use_private_routes_but_not_admin_ones() {
         assert_eq!(a.error(), "Unauthorized", "POST {path}");
     }
     // Nothing happened to bob.
-    let bob = s.app.find_user("bob").await.unwrap().unwrap();
+    let bob = s.app.accounts().find_user("bob").await.unwrap().unwrap();
     assert_eq!(bob.name, "bob name");
     assert!(bob.avatar.is_none());
     s.login("bob", "pw-bob").await;
-    let users = s.app.list_users().await.unwrap();
+    let users = s.app.accounts().list_users().await.unwrap();
     assert!(users.iter().all(|u| u.handle != "newbie"));
     let a = c.send("/api/users/logout", json!({}), &[]).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
@@ -230,11 +231,17 @@ async fn admin_may_use_every_route_and_act_on_others() {
             a.body
         );
     }
-    let bob = s.app.find_user("bob").await.unwrap().unwrap();
+    let bob = s.app.accounts().find_user("bob").await.unwrap().unwrap();
     assert_eq!(bob.name, "Hacked");
     assert_eq!(bob.avatar.as_deref(), Some(PNG));
     s.login("bob", "hacked").await;
-    assert!(s.app.find_user("newbie").await.unwrap().is_some());
+    assert!(s
+        .app
+        .accounts()
+        .find_user("newbie")
+        .await
+        .unwrap()
+        .is_some());
     s.stop().await;
 }
 
@@ -361,7 +368,7 @@ async fn flag_answers() {
             let (status, _) = c.post(&path, json!({ "handle": "spare" })).await;
             assert_eq!(status, StatusCode::NO_CONTENT, "{route}");
         }
-        let spare = s.app.find_user("spare").await.unwrap().unwrap();
+        let spare = s.app.accounts().find_user("spare").await.unwrap().unwrap();
         match route {
             "promote" => assert!(spare.admin),
             "demote" => assert!(!spare.admin),
@@ -438,7 +445,7 @@ async fn delete_answers_and_the_folder() {
         .post("/api/users/delete", json!({ "handle": "alice" }))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(s.app.find_user("alice").await.unwrap().is_none());
+    assert!(s.app.accounts().find_user("alice").await.unwrap().is_none());
     assert_eq!(
         std::fs::read(dir.join("characters/hero.png")).unwrap(),
         b"hero"
@@ -654,6 +661,7 @@ async fn persona_avatar_answers() {
     );
     // Disabled: off the public list, still in the admin's.
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "bob", false)
         .await
         .unwrap();
@@ -825,7 +833,13 @@ async fn avatar_body_limit_is_its_own() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{b}");
     assert_eq!(
-        s.app.find_user("alice").await.unwrap().unwrap().avatar,
+        s.app
+            .accounts()
+            .find_user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .avatar,
         Some(big.clone())
     );
     let huge = format!("data:image/png;base64,{}", "A".repeat(3 * 1024 * 1024 + 4));
@@ -957,6 +971,7 @@ async fn change_password_answers() {
 async fn users_get_lists_everyone_with_flags() {
     let s = setup().await;
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "spare", false)
         .await
         .unwrap();

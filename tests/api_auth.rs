@@ -52,6 +52,7 @@ async fn login_answers_per_appendix_a() {
     s.create_user("alice", Some("pw-alice"), false).await;
     s.create_user("carol", Some("pw-carol"), false).await;
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "carol", false)
         .await
         .unwrap();
@@ -441,6 +442,7 @@ async fn disabled_users_next_request_is_anonymous() {
     // Disabled behind the server's back (console path): the next request
     // finds the user disabled and is anonymous.
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "alice", false)
         .await
         .unwrap();
@@ -453,6 +455,7 @@ async fn disabled_users_next_request_is_anonymous() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "alice", true)
         .await
         .unwrap();
@@ -609,6 +612,7 @@ async fn auto_login_with_one_passwordless_user() {
 async fn no_auto_login_with_a_password_or_two_users() {
     let s = Server::start().await;
     s.app
+        .accounts()
         .store_password("default-user", "secret")
         .await
         .unwrap();
@@ -627,6 +631,7 @@ async fn no_auto_login_with_a_password_or_two_users() {
     assert_anonymous(&c).await;
     // One of the two disabled: the other is the only enabled one.
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "bob", false)
         .await
         .unwrap();

@@ -61,6 +61,7 @@ async fn step1_answers_and_the_console_line() {
     let s = start().await;
     s.create_user("carol", Some("pw-carol"), false).await;
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "carol", false)
         .await
         .unwrap();
@@ -174,6 +175,7 @@ async fn step2_answers_per_appendix_a() {
     );
     let carol_code = s.last_code(RECOVERY, "carol");
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "carol", false)
         .await
         .unwrap();
@@ -311,6 +313,7 @@ async fn five_recovery_failures_from_one_ip_block_it() {
     let s = start().await;
     s.create_user("carol", Some("pw-carol"), false).await;
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "carol", false)
         .await
         .unwrap();

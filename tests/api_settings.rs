@@ -850,7 +850,13 @@ async fn a_chunked_body_over_the_limit_is_413() {
     assert_eq!(status, 413, "{}", &text[..text.len().min(300)]);
     assert!(text.contains("\"error\""), "{text}");
     assert_eq!(
-        s.app.find_user("alice").await.unwrap().unwrap().name,
+        s.app
+            .accounts()
+            .find_user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
         "alice name"
     );
     s.stop().await;

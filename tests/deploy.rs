@@ -193,7 +193,13 @@ async fn sso_header_logs_in_from_trusted_proxies_only() {
     // Unknown handle without autoCreate.
     let resp = me(Some("stranger")).await.unwrap();
     assert_eq!(resp.status(), 403);
-    assert!(s.app.find_user("stranger").await.unwrap().is_none());
+    assert!(s
+        .app
+        .accounts()
+        .find_user("stranger")
+        .await
+        .unwrap()
+        .is_none());
     // No header: anonymous.
     assert_eq!(me(None).await.unwrap().status(), 403);
     // A request that fails after the SSO login (here: a POST without a
@@ -228,6 +234,7 @@ async fn sso_header_logs_in_from_trusted_proxies_only() {
     assert_eq!(resp.status(), 200);
     let u = s
         .app
+        .accounts()
         .find_user("new-person")
         .await
         .unwrap()

@@ -171,7 +171,13 @@ end)"#),
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert_eq!(body["error"], "No Mallorys here.");
-    assert!(s.app.find_user("mallory").await.unwrap().is_none());
+    assert!(s
+        .app
+        .accounts()
+        .find_user("mallory")
+        .await
+        .unwrap()
+        .is_none());
     assert!(!s.user_dir("mallory").exists(), "no folder");
     assert!(
         !hooks_dir(&s).join("private/reached.log").exists(),
@@ -185,7 +191,13 @@ end)"#),
         )
         .await;
     assert_eq!(st, StatusCode::OK);
-    let u = s.app.find_user("renamed").await.unwrap().unwrap();
+    let u = s
+        .app
+        .accounts()
+        .find_user("renamed")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(u.name, "Given By Hook");
     assert!(u.admin);
 
@@ -198,7 +210,13 @@ end)"#),
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert_eq!(body["error"], "Keeper stays.");
-    assert!(s.app.find_user("keeper").await.unwrap().is_some());
+    assert!(s
+        .app
+        .accounts()
+        .find_user("keeper")
+        .await
+        .unwrap()
+        .is_some());
     assert!(s.user_dir("keeper").join("settings.json").is_file());
 
     s.create_user("night-owl", Some("pw"), false).await;
@@ -286,7 +304,7 @@ end)
         .post("/api/users/create", json!({"handle": "bomb", "name": "B"}))
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
-    assert!(s.app.find_user("bomb").await.unwrap().is_none());
+    assert!(s.app.accounts().find_user("bomb").await.unwrap().is_none());
     let worst = pings.await.unwrap();
     println!("slowest /healthz while scripts ran away: {worst:?}");
     // After all that the scripts still work for ordinary events.
@@ -355,7 +373,13 @@ async fn load_errors_name_file_and_line_and_edits_apply_live() {
         .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(
-        s.app.find_user("a2").await.unwrap().unwrap().name,
+        s.app
+            .accounts()
+            .find_user("a2")
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
         "edited A"
     );
     // Removing the file removes its handlers.
@@ -364,7 +388,16 @@ async fn load_errors_name_file_and_line_and_edits_apply_live() {
         .post("/api/users/create", json!({"handle": "a3", "name": "A"}))
         .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(s.app.find_user("a3").await.unwrap().unwrap().name, "A");
+    assert_eq!(
+        s.app
+            .accounts()
+            .find_user("a3")
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "A"
+    );
     s.stop().await;
 }
 
@@ -484,9 +517,15 @@ async fn a_two_factor_login_succeeds_after_its_code_and_a_wrong_code_fails() {
     use innkeeper::accounts::totp;
     let s = with_scripts(&[("record.lua", RECORDER)], |_| {}).await;
     s.create_user("ivy", Some("pw"), false).await;
-    let ivy = s.app.find_user_fresh("ivy").await.unwrap().unwrap();
+    let ivy = s
+        .app
+        .accounts()
+        .find_user_fresh("ivy")
+        .await
+        .unwrap()
+        .unwrap();
     let secret = b"12345678901234567890";
-    s.app.begin_two_factor_with(&ivy, secret).await.unwrap();
+    s.app.two_factor().begin_with(&ivy, secret).await.unwrap();
     s.app
         .store
         .run(|c| innkeeper::store::two_factor::enable(c, "ivy", 0, &[]))

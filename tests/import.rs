@@ -307,7 +307,7 @@ async fn in_place_import_keeps_every_file_and_the_passwords_work() {
 
     // The SillyTavern passwords log in through the API.
     let server = Server::start_in(dir, config.clone()).await;
-    let snaps = server.app.snapshot_list("alice").await.unwrap();
+    let snaps = server.app.snapshots().list("alice").await.unwrap();
     assert_eq!(snaps.len(), 2);
     let mut c = server.client();
     let (status, body) = c
@@ -474,17 +474,18 @@ async fn an_existing_handle_is_skipped_unless_overwrite() {
     let source = dir.path().join("st");
     sillytavern_root(&source);
     let app = App::open(config.clone(), Clock::default(), Console::default()).unwrap();
-    app.create_user(
-        &Actor::console(),
-        NewUser {
-            handle: "alice".into(),
-            name: "alice name".into(),
-            password: Some("innkeeper-pw".into()),
-            admin: false,
-        },
-    )
-    .await
-    .unwrap();
+    app.accounts()
+        .create_user(
+            &Actor::console(),
+            NewUser {
+                handle: "alice".into(),
+                name: "alice name".into(),
+                password: Some("innkeeper-pw".into()),
+                admin: false,
+            },
+        )
+        .await
+        .unwrap();
     std::fs::write(app.user_dir("alice").unwrap().join("mine.txt"), "kept").unwrap();
     drop(app);
 

@@ -246,6 +246,7 @@ async fn discreet_mode_answers_and_counts_every_handle_alike() {
     s.create_user("alice", Some("pw-alice"), false).await;
     s.create_user("carol", Some("pw-carol"), false).await;
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "carol", false)
         .await
         .unwrap();
@@ -510,6 +511,7 @@ async fn discreet_failures_all_take_a_hash() {
     s.create_user("alice", Some("pw-alice"), false).await;
     s.create_user("carol", Some("pw-carol"), false).await;
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "carol", false)
         .await
         .unwrap();

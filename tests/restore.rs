@@ -353,9 +353,9 @@ async fn snapshot_files_and_their_index_agree_after_a_crash() {
     let settings = s.user_dir("bob").join("settings.json");
     let backups = s.user_dir("bob").join("backups");
     std::fs::write(&settings, r#"{"n":1}"#).unwrap();
-    let kept = s.app.snapshot_make("bob").await.unwrap().expect("made");
+    let kept = s.app.snapshots().make("bob").await.unwrap().expect("made");
     std::fs::write(&settings, r#"{"n":2}"#).unwrap();
-    let lost = s.app.snapshot_make("bob").await.unwrap().expect("made");
+    let lost = s.app.snapshots().make("bob").await.unwrap().expect("made");
     // A crash between a snapshot's file and its row, both ways round: a
     // whole file whose row was never written, a row whose file is gone.
     let orphan = "settings_bob_20200101-000000.json";

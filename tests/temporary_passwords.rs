@@ -145,6 +145,7 @@ async fn an_admin_on_a_temporary_password_can_only_change_their_own() {
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     // A recovery with the console code counts as choosing one's own.
     s.app
+        .accounts()
         .console_recover("boss", Some("new-own"))
         .await
         .unwrap();

@@ -106,9 +106,16 @@ async fn audit_actions(s: &Server, handle: &str) -> Vec<String> {
 async fn the_rfc_6238_vectors_log_in_at_their_times() {
     let s = Server::start().await;
     s.create_user("alice", Some("pw"), false).await;
-    let user = s.app.find_user_fresh("alice").await.unwrap().unwrap();
+    let user = s
+        .app
+        .accounts()
+        .find_user_fresh("alice")
+        .await
+        .unwrap()
+        .unwrap();
     s.app
-        .begin_two_factor_with(&user, RFC_SECRET)
+        .two_factor()
+        .begin_with(&user, RFC_SECRET)
         .await
         .unwrap();
     let mut alice = s.login("alice", "pw").await;
@@ -414,7 +421,7 @@ async fn guessing_codes_meets_the_login_limits() {
     assert_eq!(failures, 10);
 
     // An admin's unlock opens it again.
-    s.app.clear_limits_of("alice").await.unwrap();
+    s.app.accounts().clear_limits_of("alice").await.unwrap();
     let mut c = s.client();
     let a = c
         .post_from(
@@ -610,10 +617,20 @@ async fn the_console_recovery_removes_it_too() {
     s.create_user("alice", Some("pw"), false).await;
     let mut alice = s.login("alice", "pw").await;
     enrol(&s, &mut alice).await;
-    let removed = s.app.console_recover("alice", Some("new")).await.unwrap();
+    let removed = s
+        .app
+        .accounts()
+        .console_recover("alice", Some("new"))
+        .await
+        .unwrap();
     assert!(removed);
     s.login("alice", "new").await;
-    let again = s.app.console_recover("alice", Some("new")).await.unwrap();
+    let again = s
+        .app
+        .accounts()
+        .console_recover("alice", Some("new"))
+        .await
+        .unwrap();
     assert!(!again, "nothing to remove the second time");
 }
 
@@ -667,9 +684,16 @@ async fn logins_a_proxy_vouches_for_skip_the_second_factor() {
     })
     .await;
     s.create_user("erin", Some("secret"), true).await;
-    let user = s.app.find_user_fresh("erin").await.unwrap().unwrap();
+    let user = s
+        .app
+        .accounts()
+        .find_user_fresh("erin")
+        .await
+        .unwrap()
+        .unwrap();
     s.app
-        .begin_two_factor_with(&user, RFC_SECRET)
+        .two_factor()
+        .begin_with(&user, RFC_SECRET)
         .await
         .unwrap();
     let h = "erin".to_string();

@@ -25,7 +25,20 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 pub const RECOVERY_CLOSED: &str =
     "Password recovery is closed for this account after too many wrong codes: contact your admin.";
 
+/// Logins, password recovery and the account reset: a view borrowed from
+/// [`App`], so services can call each other without `Arc` cycles.
+pub struct Logins<'a> {
+    app: &'a App,
+}
+
 impl App {
+    /// Logins, password recovery and the account reset.
+    pub fn logins(&self) -> Logins<'_> {
+        Logins { app: self }
+    }
+}
+
+impl Logins<'_> {
     /// Checks a login. On success returns the user and what the session
     /// must find unchanged when it is stored (the caller opens it);
     /// failures count against the IP and the account. No second factor:
@@ -44,7 +57,7 @@ impl App {
     /// The password step of a login: the user and the proof for their
     /// session, with nothing cleared or announced yet. An account with
     /// two-factor login waits for its code next; the others go on to
-    /// [`App::login_succeeded`] at once.
+    /// [`Logins::login_succeeded`] at once.
     pub async fn check_password(
         &self,
         actor: &Actor,
@@ -53,10 +66,11 @@ impl App {
     ) -> Result<(UserRow, Proof), AppError> {
         let ip = actor.ip.map(crate::app::limit_key);
         let account = handle.to_string();
-        let limited = self.limits.check_login(ip, &account);
+        let limited = self.app.limits.check_login(ip, &account);
         if let Err(wait) = limited {
             // One row (and hook call) a minute per address, with the count.
             if self
+                .app
                 .note_refusal(actor, "login.limited", valid(handle))
                 .await
             {
@@ -64,24 +78,27 @@ impl App {
             }
             return Err(login_limited(wait));
         }
-        self.hook_before(
-            EventKind::BeforeLogin,
-            valid(handle),
-            actor,
-            fields! { "handle" => clip(handle), "ip" => actor.ip_text() },
-        )
-        .await?;
+        self.app
+            .hook_before(
+                EventKind::BeforeLogin,
+                valid(handle),
+                actor,
+                fields! { "handle" => clip(handle), "ip" => actor.ip_text() },
+            )
+            .await?;
         // The limits are checked again, and failures counted, while the
         // hashing slot is held: parallel guesses cannot outrun them.
         let gate = || -> Result<(), AppError> {
             if let Some(ip) = ip {
-                self.limits.login_ip.check(&ip).map_err(login_limited)?;
-                self.limits
+                self.app.limits.login_ip.check(&ip).map_err(login_limited)?;
+                self.app
+                    .limits
                     .login_ip_hour
                     .check(&ip)
                     .map_err(login_limited)?;
             }
-            self.limits
+            self.app
+                .limits
                 .login_account
                 .check(&account)
                 .map_err(login_limited)
@@ -91,8 +108,8 @@ impl App {
                 self.count_login_failure(actor, handle);
             }
         };
-        let discreet = self.config.enable_discreet_login;
-        let user = self.find_user_fresh(handle).await?;
+        let discreet = self.app.config.enable_discreet_login;
+        let user = self.app.accounts().find_user_fresh(handle).await?;
         let user = match user {
             Some(u) if u.enabled || discreet => u,
             Some(u) if u.pending => {
@@ -107,7 +124,8 @@ impl App {
             }
             None => {
                 // Same work as a known handle, so timing tells nothing.
-                self.hasher
+                self.app
+                    .hasher
                     .verify_gated(password.unwrap_or(""), None, gate, count)
                     .await??;
                 return Err(self
@@ -125,12 +143,14 @@ impl App {
             .map(|text| Stored::from_columns(text, user.legacy_salt.as_deref()));
         let checked = match stored {
             Some(stored) => Some(
-                self.hasher
+                self.app
+                    .hasher
                     .verify_gated(password.unwrap_or(""), Some(stored), gate, count)
                     .await??,
             ),
             None if !user.enabled => {
-                self.hasher
+                self.app
+                    .hasher
                     .verify_gated(password.unwrap_or(""), None, gate, count)
                     .await??;
                 return Err(self.login_failed_counted(actor, handle, "disabled").await);
@@ -156,7 +176,7 @@ impl App {
         if let (Some(stored), Some(stored_text), Some(p)) =
             (stored, user.password.as_deref(), password)
         {
-            if self.hasher.needs_rehash(stored) {
+            if self.app.hasher.needs_rehash(stored) {
                 if let Some(new) = self.upgrade_hash(&user.handle, stored_text, p).await {
                     proof = Proof::Password(Some(new));
                 }
@@ -170,30 +190,36 @@ impl App {
     /// audited and announced to hooks.
     pub async fn login_succeeded(&self, actor: &Actor, user: &UserRow) -> Result<(), AppError> {
         if let Some(ip) = actor.ip.map(crate::app::limit_key) {
-            self.limits.login_ip.clear(&ip);
+            self.app.limits.login_ip.clear(&ip);
         }
-        self.limits.login_account.clear(&user.handle);
+        self.app.limits.login_account.clear(&user.handle);
         let h = user.handle.clone();
-        self.store.run(move |c| store::guards::clear(c, &h)).await?;
-        self.audit(actor, "login.success", Some(&user.handle), None)
+        self.app
+            .store
+            .run(move |c| store::guards::clear(c, &h))
+            .await?;
+        self.app
+            .audit(actor, "login.success", Some(&user.handle), None)
             .await;
-        self.hook_after(
-            EventKind::LoginSucceeded,
-            Some(&user.handle),
-            actor,
-            fields! { "handle" => user.handle, "ip" => actor.ip_text() },
-        )
-        .await;
+        self.app
+            .hook_after(
+                EventKind::LoginSucceeded,
+                Some(&user.handle),
+                actor,
+                fields! { "handle" => user.handle, "ip" => actor.ip_text() },
+            )
+            .await;
         Ok(())
     }
 
     /// Re-hashes a password with today's parameters; returns the new
     /// stored hash when it replaced `old`.
     async fn upgrade_hash(&self, handle: &str, old: &str, password: &str) -> Option<String> {
-        match self.hasher.hash(password).await {
+        match self.app.hasher.hash(password).await {
             Ok(new_hash) => {
                 let (h, o, n) = (handle.to_string(), old.to_string(), new_hash.clone());
                 match self
+                    .app
                     .write_user(&h.clone(), move |c| {
                         store::users::upgrade_password(c, &h, &o, &n)
                     })
@@ -216,13 +242,13 @@ impl App {
 
     pub(crate) fn count_login_failure(&self, actor: &Actor, handle: &str) {
         if let Some(ip) = actor.ip.map(crate::app::limit_key) {
-            self.limits.login_ip.fail(&ip);
-            self.limits.login_ip_hour.fail(&ip);
+            self.app.limits.login_ip.fail(&ip);
+            self.app.limits.login_ip_hour.fail(&ip);
         }
         // Per account only for what can be a handle: any other string
         // (up to a whole request body) would only fill memory.
         if crate::accounts::handle::is_valid(handle) {
-            self.limits.login_account.fail(&handle.to_string());
+            self.app.limits.login_account.fail(&handle.to_string());
         }
     }
 
@@ -233,25 +259,27 @@ impl App {
     }
 
     pub(crate) async fn login_failed_event(&self, actor: &Actor, handle: &str, reason: &str) {
-        self.audit(
-            actor,
-            "login.failure",
-            valid(handle),
-            Some(reason.to_string()),
-        )
-        .await;
+        self.app
+            .audit(
+                actor,
+                "login.failure",
+                valid(handle),
+                Some(reason.to_string()),
+            )
+            .await;
         self.login_failed_hook(actor, handle, reason).await;
     }
 
     pub(crate) async fn login_failed_hook(&self, actor: &Actor, handle: &str, reason: &str) {
         let target = valid(handle);
-        self.hook_after(
-            EventKind::LoginFailed,
-            target,
-            actor,
-            fields! { "handle" => clip(handle), "ip" => actor.ip_text(), "reason" => reason },
-        )
-        .await;
+        self.app
+            .hook_after(
+                EventKind::LoginFailed,
+                target,
+                actor,
+                fields! { "handle" => clip(handle), "ip" => actor.ip_text(), "reason" => reason },
+            )
+            .await;
     }
 
     /// The address limit on recovery; a refusal is noted, not audited
@@ -276,10 +304,10 @@ impl App {
         let Some(ip) = actor.ip.map(crate::app::limit_key) else {
             return Ok(attempt());
         };
-        match self.limits.recovery_ip.attempt(&ip, attempt) {
+        match self.app.limits.recovery_ip.attempt(&ip, attempt) {
             Ok(ok) => Ok(ok),
             Err(wait) => {
-                self.note_refusal(actor, "recovery.limited", None).await;
+                self.app.note_refusal(actor, "recovery.limited", None).await;
                 Err(attempts_limited(wait))
             }
         }
@@ -295,8 +323,8 @@ impl App {
         handle: &str,
         discreet: Result<(), AppError>,
     ) -> Result<Result<UserRow, Result<(), AppError>>, AppError> {
-        let user = self.find_user_fresh(handle).await?;
-        if self.config.enable_discreet_login {
+        let user = self.app.accounts().find_user_fresh(handle).await?;
+        if self.app.config.enable_discreet_login {
             return Ok(match user {
                 Some(u) if u.enabled => Ok(u),
                 _ => {
@@ -318,8 +346,12 @@ impl App {
     /// Whether a handle may still try recovery codes (per-handle caps).
     async fn recovery_guard(&self, handle: &str) -> Result<Guard, AppError> {
         let h = handle.to_string();
-        let now = self.clock.now_ms();
-        let mut g = self.store.run(move |c| store::guards::get(c, &h)).await?;
+        let now = self.app.clock.now_ms();
+        let mut g = self
+            .app
+            .store
+            .run(move |c| store::guards::get(c, &h))
+            .await?;
         if now - g.day_start >= DAY_MS {
             g.day_start = now;
             g.day_wrong = 0;
@@ -339,25 +371,27 @@ impl App {
             Ok(user) => user,
             Err(answer) => return answer,
         };
-        if self.config.enable_discreet_login {
+        if self.app.config.enable_discreet_login {
             // Unknown handles count, so known ones do too: the limit tells
             // nothing either.
             self.recovery_ip_fail(actor).await?;
         }
         self.recovery_guard(&user.handle).await?;
         let Some(code) = self
+            .app
             .codes
             .issue_unless_live(Purpose::Recovery, &user.handle)
         else {
             return Ok(());
         };
-        self.console.line(&format!(
+        self.app.console.line(&format!(
             "Password recovery code: {code} (for {}, {})",
             user.name, user.handle
         ));
-        self.audit(actor, "recovery.request", Some(&user.handle), None)
+        self.app
+            .audit(actor, "recovery.request", Some(&user.handle), None)
             .await;
-        self.hook_after(
+        self.app.hook_after(
             EventKind::RecoveryRequested,
             Some(&user.handle),
             actor,
@@ -378,7 +412,7 @@ impl App {
     ) -> Result<(), AppError> {
         self.recovery_ip_check(actor).await?;
         // Before the code is judged, so a too-short password costs no code.
-        self.check_new_password(new_password)?;
+        self.app.accounts().check_new_password(new_password)?;
         let wrong = Err(AppError::forbidden(INCORRECT_CODE));
         let user = match self.recovery_target(actor, handle, wrong).await? {
             Ok(user) => user,
@@ -387,9 +421,10 @@ impl App {
         // One step 2 at a time judges a code: the handle's caps are
         // checked, the code compared and a wrong one counted before the
         // next is looked at, so a burst cannot overrun the daily cap.
-        let _one_at_a_time = self.recovery_judging.lock().await;
+        let _one_at_a_time = self.app.recovery_judging.lock().await;
         self.recovery_guard(&user.handle).await?;
-        let redeem = || code.is_some_and(|c| self.codes.redeem(Purpose::Recovery, &user.handle, c));
+        let redeem =
+            || code.is_some_and(|c| self.app.codes.redeem(Purpose::Recovery, &user.handle, c));
         // The address limit is checked and a wrong code counted in the
         // same step as the comparison: parallel guesses cannot outrun it.
         let ok = self.recovery_ip_attempt(actor, redeem).await?;
@@ -397,8 +432,9 @@ impl App {
             // The day's window is rolled from the stored row itself, in
             // the same store step as the count.
             let h = user.handle.clone();
-            let now = self.clock.now_ms();
-            self.store
+            let now = self.app.clock.now_ms();
+            self.app
+                .store
                 .run(move |c| {
                     let mut g = store::guards::get(c, &h)?;
                     if now - g.day_start >= DAY_MS {
@@ -410,25 +446,31 @@ impl App {
                     store::guards::put(c, &h, &g)
                 })
                 .await?;
-            self.audit(actor, "recovery.failure", Some(&user.handle), None)
+            self.app
+                .audit(actor, "recovery.failure", Some(&user.handle), None)
                 .await;
             return Err(AppError::forbidden(INCORRECT_CODE));
         }
-        self.store_password(&user.handle, new_password).await?;
-        self.sessions
+        self.app
+            .accounts()
+            .store_password(&user.handle, new_password)
+            .await?;
+        self.app
+            .sessions
             .revoke_user(&user.handle, None, EndReason::PasswordChanged)
             .await?;
         // The login that follows must work (SPEC §6): the account's count
         // and this address's per-minute one (a success clears it, as a
         // login's does) go; the hourly count stays.
         if let Some(ip) = actor.ip.map(crate::app::limit_key) {
-            self.limits.recovery_ip.clear(&ip);
-            self.limits.login_ip.clear(&ip);
+            self.app.limits.recovery_ip.clear(&ip);
+            self.app.limits.login_ip.clear(&ip);
         }
-        self.limits.login_account.clear(&user.handle);
-        self.audit(actor, "recovery.success", Some(&user.handle), None)
+        self.app.limits.login_account.clear(&user.handle);
+        self.app
+            .audit(actor, "recovery.success", Some(&user.handle), None)
             .await;
-        self.hook_after(
+        self.app.hook_after(
             EventKind::PasswordChanged,
             Some(&user.handle),
             actor,
@@ -448,9 +490,13 @@ impl App {
         password: Option<&str>,
         wrong: AppError,
     ) -> Result<(), AppError> {
-        self.guarded_check(user, password, &self.limits.password_account, wrong, || {
-            Ok(())
-        })
+        self.guarded_check(
+            user,
+            password,
+            &self.app.limits.password_account,
+            wrong,
+            || Ok(()),
+        )
         .await
     }
 
@@ -479,7 +525,8 @@ impl App {
         match user.password.as_deref() {
             Some(stored) => {
                 let stored = Stored::from_columns(stored, user.legacy_salt.as_deref());
-                self.hasher
+                self.app
+                    .hasher
                     .verify_gated(password.unwrap_or(""), Some(stored), gate, |m| {
                         judge(m && password.is_some())
                     })
@@ -495,12 +542,13 @@ impl App {
 
     /// Account reset step 1: prints a code for the caller on the console.
     pub async fn reset_step1(&self, actor: &Actor, user: &UserRow) -> Result<(), AppError> {
-        let code = self.codes.issue(Purpose::Reset, &user.handle);
-        self.console.line(&format!(
+        let code = self.app.codes.issue(Purpose::Reset, &user.handle);
+        self.app.console.line(&format!(
             "Account reset code: {code} (for {}, {})",
             user.name, user.handle
         ));
-        self.audit(actor, "reset.request", Some(&user.handle), None)
+        self.app
+            .audit(actor, "reset.request", Some(&user.handle), None)
             .await;
         Ok(())
     }
@@ -520,22 +568,23 @@ impl App {
         self.guarded_check(
             user,
             password,
-            &self.limits.reset_account,
+            &self.app.limits.reset_account,
             AppError::bad(INCORRECT_PASSWORD),
             || {
-                code.is_some_and(|c| self.codes.redeem(Purpose::Reset, &user.handle, c))
+                code.is_some_and(|c| self.app.codes.redeem(Purpose::Reset, &user.handle, c))
                     .then_some(())
                     .ok_or_else(|| AppError::bad(INCORRECT_CODE))
             },
         )
         .await?;
-        let _lifecycle = self.account_lock.lock().await;
+        let _lifecycle = self.app.account_lock.lock().await;
         // The user's SillyTavern stops before its folder is wiped, and
         // stays stopped until the new folder is in place.
         let _held = self
+            .app
             .hold_app(&user.handle, crate::hosting::supervisor::StopReason::Reset)
             .await;
-        let root = self.data_root.clone();
+        let root = self.app.data_root.clone();
         let (h, n) = (user.handle.clone(), user.name.clone());
         tokio::task::spawn_blocking(move || {
             layout::purge(&root, &h)?;
@@ -544,23 +593,26 @@ impl App {
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
         let h = user.handle.clone();
-        self.write_user(&h.clone(), move |c| {
-            store::snapshots::delete_all(c, &h)?;
-            store::users::set_persona_avatar(c, &h, None)?;
-            Ok(())
-        })
-        .await?;
-        self.limits.reset_account.clear(&key);
-        self.usage_book.forget(&user.handle);
-        self.audit(actor, "reset.account", Some(&user.handle), None)
+        self.app
+            .write_user(&h.clone(), move |c| {
+                store::snapshots::delete_all(c, &h)?;
+                store::users::set_persona_avatar(c, &h, None)?;
+                Ok(())
+            })
+            .await?;
+        self.app.limits.reset_account.clear(&key);
+        self.app.usage_book.forget(&user.handle);
+        self.app
+            .audit(actor, "reset.account", Some(&user.handle), None)
             .await;
-        self.hook_after(
-            EventKind::SettingsReset,
-            Some(&user.handle),
-            actor,
-            fields! { "handle" => user.handle, "scope" => "all" },
-        )
-        .await;
+        self.app
+            .hook_after(
+                EventKind::SettingsReset,
+                Some(&user.handle),
+                actor,
+                fields! { "handle" => user.handle, "scope" => "all" },
+            )
+            .await;
         Ok(())
     }
 }

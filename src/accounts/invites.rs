@@ -56,9 +56,22 @@ fn dead(state: InviteState) -> AppError {
     )
 }
 
+/// Invitation links: a view borrowed from [`App`], so services can call each
+/// other without `Arc` cycles.
+pub struct Invites<'a> {
+    app: &'a App,
+}
+
 impl App {
+    /// Invitation links.
+    pub fn invites(&self) -> Invites<'_> {
+        Invites { app: self }
+    }
+}
+
+impl Invites<'_> {
     /// Makes an invitation; returns it and its token (shown this once).
-    pub async fn create_invite(
+    pub async fn create(
         &self,
         actor: &Actor,
         spec: InviteSpec,
@@ -74,7 +87,7 @@ impl App {
         let handle = match spec.handle.as_deref().map(str::trim) {
             Some(h) if !h.is_empty() => {
                 let h = handle::slugify(h).map_err(|_| AppError::bad(INVALID_HANDLE))?;
-                if self.find_user(&h).await?.is_some() {
+                if self.app.accounts().find_user(&h).await?.is_some() {
                     return Err(AppError::Conflict(format!("{USER_EXISTS}: {h}")));
                 }
                 if uses != 1 {
@@ -92,7 +105,7 @@ impl App {
             .filter(|n| !n.is_empty());
         let token =
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-        let now = self.clock.now_ms();
+        let now = self.app.clock.now_ms();
         let mut row = InviteRow {
             id: 0,
             token_hash: token_hash(&token),
@@ -107,7 +120,11 @@ impl App {
             revoked: false,
         };
         let stored = row.clone();
-        row.id = self.store.run(move |c| rows::insert(c, &stored)).await?;
+        row.id = self
+            .app
+            .store
+            .run(move |c| rows::insert(c, &stored))
+            .await?;
         let detail = format!(
             "invitation {} for {} account(s), {} day(s){}",
             row.id,
@@ -115,35 +132,38 @@ impl App {
             days,
             if row.admin { ", admin" } else { "" }
         );
-        self.audit(actor, "invite.create", row.handle.as_deref(), Some(detail))
+        self.app
+            .audit(actor, "invite.create", row.handle.as_deref(), Some(detail))
             .await;
         Ok((row, token))
     }
 
-    pub async fn list_invites(&self) -> Result<Vec<InviteRow>, AppError> {
-        Ok(self.store.run(|c| rows::list(c)).await?)
+    pub async fn list(&self) -> Result<Vec<InviteRow>, AppError> {
+        Ok(self.app.store.run(|c| rows::list(c)).await?)
     }
 
-    pub async fn revoke_invite(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
-        if !self.store.run(move |c| rows::revoke(c, id)).await? {
+    pub async fn revoke(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        if !self.app.store.run(move |c| rows::revoke(c, id)).await? {
             return Err(AppError::NotFound("No such invitation".into()));
         }
-        self.audit(
-            actor,
-            "invite.revoke",
-            None,
-            Some(format!("invitation {id}")),
-        )
-        .await;
+        self.app
+            .audit(
+                actor,
+                "invite.revoke",
+                None,
+                Some(format!("invitation {id}")),
+            )
+            .await;
         Ok(())
     }
 
     /// The live invitation a token names. A token that names none counts
     /// toward the caller's address limit.
-    pub async fn open_invite(&self, actor: &Actor, token: &str) -> Result<InviteRow, AppError> {
+    pub async fn open(&self, actor: &Actor, token: &str) -> Result<InviteRow, AppError> {
         let ip = actor.ip;
         if let Some(ip) = ip {
-            self.limits
+            self.app
+                .limits
                 .invite_ip
                 .check(&ip)
                 .map_err(|wait| AppError::TooMany {
@@ -153,17 +173,20 @@ impl App {
         }
         let found = if token.len() <= 128 {
             let hash = token_hash(token);
-            self.store.run(move |c| rows::by_token(c, &hash)).await?
+            self.app
+                .store
+                .run(move |c| rows::by_token(c, &hash))
+                .await?
         } else {
             None
         };
         let Some(row) = found else {
             if let Some(ip) = ip {
-                self.limits.invite_ip.fail(&ip);
+                self.app.limits.invite_ip.fail(&ip);
             }
             return Err(AppError::NotFound(INVITE_INVALID.into()));
         };
-        match row.state(self.clock.now_ms()) {
+        match row.state(self.app.clock.now_ms()) {
             InviteState::Active => Ok(row),
             state => Err(dead(state)),
         }
@@ -172,8 +195,8 @@ impl App {
     /// Creates the account an invitation allows; returns its handle. One
     /// use is taken before the account is made and given back if it
     /// cannot be, so parallel acceptances never create more than allowed.
-    pub async fn accept_invite(&self, actor: &Actor, a: Acceptance) -> Result<String, AppError> {
-        let invite = self.open_invite(actor, &a.token).await?;
+    pub async fn accept(&self, actor: &Actor, a: Acceptance) -> Result<String, AppError> {
+        let invite = self.open(actor, &a.token).await?;
         let wanted = invite
             .handle
             .clone()
@@ -183,12 +206,13 @@ impl App {
         if a.password.is_empty() {
             return Err(AppError::bad("Choose a password"));
         }
-        self.check_new_password(&a.password)?;
-        if self.find_user(&handle).await?.is_some() {
+        self.app.accounts().check_new_password(&a.password)?;
+        if self.app.accounts().find_user(&handle).await?.is_some() {
             return Err(AppError::Conflict(format!("{USER_EXISTS}: {handle}")));
         }
-        let (hash, now) = (invite.token_hash.clone(), self.clock.now_ms());
+        let (hash, now) = (invite.token_hash.clone(), self.app.clock.now_ms());
         let Some(taken) = self
+            .app
             .store
             .run(move |c| rows::take_use(c, &hash, now))
             .await?
@@ -207,20 +231,21 @@ impl App {
             password: Some(a.password),
             admin: taken.admin,
         };
-        match self.create_user(actor, req).await {
+        match self.app.accounts().create_user(actor, req).await {
             Ok(handle) => {
-                self.audit(
-                    actor,
-                    "invite.accept",
-                    Some(&handle),
-                    Some(format!("invitation {}", taken.id)),
-                )
-                .await;
+                self.app
+                    .audit(
+                        actor,
+                        "invite.accept",
+                        Some(&handle),
+                        Some(format!("invitation {}", taken.id)),
+                    )
+                    .await;
                 Ok(handle)
             }
             Err(e) => {
                 let id = taken.id;
-                if let Err(back) = self.store.run(move |c| rows::give_back(c, id)).await {
+                if let Err(back) = self.app.store.run(move |c| rows::give_back(c, id)).await {
                     tracing::warn!("could not give back a use of invitation {id}: {back}");
                 }
                 Err(e)

@@ -31,7 +31,20 @@ pub const INVALID_HANDLE: &str = "Invalid handle";
 pub const HANDLE_TOO_LONG: &str = "Handle too long: at most 64 characters";
 pub const USER_EXISTS: &str = "User already exists";
 
+/// Accounts and their changes: a view borrowed from [`App`], so services can
+/// call each other without `Arc` cycles.
+pub struct Accounts<'a> {
+    app: &'a App,
+}
+
 impl App {
+    /// The accounts: find, list, create, delete, change.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts { app: self }
+    }
+}
+
+impl Accounts<'_> {
     pub async fn find_user(&self, handle: &str) -> Result<Option<UserRow>, AppError> {
         Ok(self.find_user_shared(handle).await?.map(|u| (*u).clone()))
     }
@@ -43,7 +56,11 @@ impl App {
             return Ok(None);
         }
         let h = handle.to_string();
-        Ok(self.store.run(move |c| store::users::get(c, &h)).await?)
+        Ok(self
+            .app
+            .store
+            .run(move |c| store::users::get(c, &h))
+            .await?)
     }
 
     /// The account from the in-memory directory, without copying it.
@@ -51,7 +68,7 @@ impl App {
         if !handle::is_valid(handle) {
             return Ok(None);
         }
-        Ok(self.users().await?.get(handle).cloned())
+        Ok(self.app.users().await?.get(handle).cloned())
     }
 
     /// The user or 404 `User not found`.
@@ -63,6 +80,7 @@ impl App {
 
     pub async fn list_users(&self) -> Result<Vec<UserRow>, AppError> {
         Ok(self
+            .app
             .users()
             .await?
             .list
@@ -94,7 +112,7 @@ impl App {
         if self.find_user(&handle).await?.is_some() {
             return Err(AppError::Conflict(USER_EXISTS.into()));
         }
-        let adjust = self
+        let adjust = self.app
             .hook_before(
                 EventKind::BeforeUserCreate,
                 Some(&handle),
@@ -116,7 +134,7 @@ impl App {
         let password = match req.password.as_deref() {
             Some(p) if !p.is_empty() => {
                 self.check_new_password(p)?;
-                Some(self.hasher.hash(p).await?)
+                Some(self.app.hasher.hash(p).await?)
             }
             _ => None,
         };
@@ -125,18 +143,19 @@ impl App {
             admin,
             enabled: !pending,
             pending,
-            ..UserRow::new(&handle, &name, self.clock.now_ms())
+            ..UserRow::new(&handle, &name, self.app.clock.now_ms())
         };
-        let lifecycle = self.account_lock.lock().await;
+        let lifecycle = self.app.account_lock.lock().await;
         let inserted = {
             let row = row.clone();
-            self.write_user(&handle, move |c| store::users::insert(c, &row))
+            self.app
+                .write_user(&handle, move |c| store::users::insert(c, &row))
                 .await?
         };
         if !inserted {
             return Err(AppError::Conflict(USER_EXISTS.into()));
         }
-        let root = self.data_root.clone();
+        let root = self.app.data_root.clone();
         let (h, n) = (handle.clone(), name.clone());
         let made = tokio::task::spawn_blocking(move || layout::ensure(&root, &h, &n))
             .await
@@ -144,30 +163,33 @@ impl App {
         if let Err(e) = made {
             let h = handle.clone();
             let _ = self
+                .app
                 .write_user(&h.clone(), move |c| store::users::delete(c, &h))
                 .await;
             return Err(AppError::Storage(e.to_string()));
         }
-        self.reindex_snapshots(&handle).await?;
-        self.refresh_persona_avatar(&handle).await?;
+        self.app.snapshots().reindex(&handle).await?;
+        self.app.settings().refresh_persona_avatar(&handle).await?;
         drop(lifecycle);
-        if let Err(e) = self.place_shared(&handle).await {
+        if let Err(e) = self.app.permissions().place_shared(&handle).await {
             tracing::warn!("cannot place the shared keys of {handle}: {e}");
         }
-        self.audit(
-            actor,
-            "user.create",
-            Some(&handle),
-            Some(format!("admin={admin}")),
-        )
-        .await;
-        self.hook_after(
-            EventKind::UserCreated,
-            Some(&handle),
-            actor,
-            fields! { "handle" => handle, "name" => name, "admin" => admin },
-        )
-        .await;
+        self.app
+            .audit(
+                actor,
+                "user.create",
+                Some(&handle),
+                Some(format!("admin={admin}")),
+            )
+            .await;
+        self.app
+            .hook_after(
+                EventKind::UserCreated,
+                Some(&handle),
+                actor,
+                fields! { "handle" => handle, "name" => name, "admin" => admin },
+            )
+            .await;
         Ok(handle)
     }
 
@@ -192,66 +214,72 @@ impl App {
         if self.find_user(target).await?.is_none() {
             return Ok(());
         }
-        self.hook_before(
-            EventKind::BeforeUserDelete,
-            Some(target),
-            actor,
-            fields! { "handle" => target, "purge" => purge },
-        )
-        .await?;
-        let lifecycle = self.account_lock.lock().await;
-        self.sessions
+        self.app
+            .hook_before(
+                EventKind::BeforeUserDelete,
+                Some(target),
+                actor,
+                fields! { "handle" => target, "purge" => purge },
+            )
+            .await?;
+        let lifecycle = self.app.account_lock.lock().await;
+        self.app
+            .sessions
             .revoke_user(target, None, EndReason::Deleted)
             .await?;
         // Its SillyTavern stops before the account and files go.
         let held = self
+            .app
             .hold_app(target, crate::hosting::supervisor::StopReason::Deleted)
             .await;
         // A kept folder keeps no shared key.
-        if let Err(e) = self.unplace_shared(target).await {
+        if let Err(e) = self.app.permissions().unplace_shared(target).await {
             tracing::warn!("cannot take the shared keys out of {target}'s folder: {e}");
         }
         let h = target.to_string();
-        self.write_user(&h.clone(), move |c| {
-            let tx = c.transaction()?;
-            store::users::delete(&tx, &h)?;
-            store::snapshots::delete_all(&tx, &h)?;
-            store::guards::clear(&tx, &h)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
-        self.codes.forget(target);
-        self.limits.login_account.clear(&target.to_string());
+        self.app
+            .write_user(&h.clone(), move |c| {
+                let tx = c.transaction()?;
+                store::users::delete(&tx, &h)?;
+                store::snapshots::delete_all(&tx, &h)?;
+                store::guards::clear(&tx, &h)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
+        self.app.codes.forget(target);
+        self.app.limits.login_account.clear(&target.to_string());
         if purge {
-            let root = self.data_root.clone();
+            let root = self.app.data_root.clone();
             let h = target.to_string();
             tokio::task::spawn_blocking(move || layout::purge(&root, &h))
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))??;
         }
-        if let Some(view) = crate::hosting::view_root::ViewRoot::of(&self.data_root, target) {
+        if let Some(view) = crate::hosting::view_root::ViewRoot::of(&self.app.data_root, target) {
             if let Err(e) = view.remove() {
                 tracing::warn!("cannot remove the app folder of {target}: {e}");
             }
         }
         drop(held);
         drop(lifecycle);
-        self.usage_book.forget(target);
-        self.audit(
-            actor,
-            "user.delete",
-            Some(target),
-            Some(format!("purge={purge}")),
-        )
-        .await;
-        self.hook_after(
-            EventKind::UserDeleted,
-            Some(target),
-            actor,
-            fields! { "handle" => target, "purge" => purge },
-        )
-        .await;
+        self.app.usage_book.forget(target);
+        self.app
+            .audit(
+                actor,
+                "user.delete",
+                Some(target),
+                Some(format!("purge={purge}")),
+            )
+            .await;
+        self.app
+            .hook_after(
+                EventKind::UserDeleted,
+                Some(target),
+                actor,
+                fields! { "handle" => target, "purge" => purge },
+            )
+            .await;
         Ok(())
     }
 
@@ -267,15 +295,17 @@ impl App {
         }
         self.require_user(target).await?;
         let h = target.to_string();
-        self.write_user(&h.clone(), move |c| {
-            store::users::set_enabled(c, &h, enabled)
-        })
-        .await?;
+        self.app
+            .write_user(&h.clone(), move |c| {
+                store::users::set_enabled(c, &h, enabled)
+            })
+            .await?;
         if !enabled {
-            self.sessions
+            self.app
+                .sessions
                 .revoke_user(target, None, EndReason::Disabled)
                 .await?;
-            if let Some(h) = self.hosting() {
+            if let Some(h) = self.app.hosting() {
                 h.stop(target, crate::hosting::supervisor::StopReason::Disabled)
                     .await;
             }
@@ -285,7 +315,7 @@ impl App {
         } else {
             "user.disable"
         };
-        self.audit(actor, action, Some(target), None).await;
+        self.app.audit(actor, action, Some(target), None).await;
         Ok(())
     }
 
@@ -301,10 +331,11 @@ impl App {
         }
         self.require_user(target).await?;
         let h = target.to_string();
-        self.write_user(&h.clone(), move |c| store::users::set_admin(c, &h, admin))
+        self.app
+            .write_user(&h.clone(), move |c| store::users::set_admin(c, &h, admin))
             .await?;
         let action = if admin { "user.promote" } else { "user.demote" };
-        self.audit(actor, action, Some(target), None).await;
+        self.app.audit(actor, action, Some(target), None).await;
         Ok(())
     }
 
@@ -320,9 +351,11 @@ impl App {
         }
         self.require_user(target).await?;
         let (h, n) = (target.to_string(), name.to_string());
-        self.write_user(&h.clone(), move |c| store::users::set_name(c, &h, &n))
+        self.app
+            .write_user(&h.clone(), move |c| store::users::set_name(c, &h, &n))
             .await?;
-        self.audit(actor, "user.change-name", Some(target), None)
+        self.app
+            .audit(actor, "user.change-name", Some(target), None)
             .await;
         Ok(())
     }
@@ -336,11 +369,13 @@ impl App {
     ) -> Result<(), AppError> {
         self.require_user(target).await?;
         let h = target.to_string();
-        self.write_user(&h.clone(), move |c| {
-            store::users::set_avatar(c, &h, avatar.as_deref())
-        })
-        .await?;
-        self.audit(actor, "user.change-avatar", Some(target), None)
+        self.app
+            .write_user(&h.clone(), move |c| {
+                store::users::set_avatar(c, &h, avatar.as_deref())
+            })
+            .await?;
+        self.app
+            .audit(actor, "user.change-avatar", Some(target), None)
             .await;
         Ok(())
     }
@@ -364,7 +399,9 @@ impl App {
         }
         self.check_new_password(new)?;
         if !actor.admin {
-            self.confirm_password(&user, old, AppError::forbidden(INCORRECT_PASSWORD))
+            self.app
+                .logins()
+                .confirm_password(&user, old, AppError::forbidden(INCORRECT_PASSWORD))
                 .await?;
         }
         let own = actor.handle.as_deref() == Some(target);
@@ -375,31 +412,33 @@ impl App {
         }
         self.store_password_marked(target, new, temporary).await?;
         let keep = if own { actor.session.as_deref() } else { None };
-        self.sessions
+        self.app
+            .sessions
             .revoke_user(target, keep, EndReason::PasswordChanged)
             .await?;
         if !own {
             // An admin's reset ends the lockout too (SPEC §6).
-            self.limits.login_account.clear(&target.to_string());
+            self.app.limits.login_account.clear(&target.to_string());
         }
         let removed = new.is_empty();
-        self.audit(
-            actor,
-            "user.change-password",
-            Some(target),
-            Some(
-                if removed {
-                    "removed"
-                } else if temporary {
-                    "set, temporary"
-                } else {
-                    "set"
-                }
-                .into(),
-            ),
-        )
-        .await;
-        self.hook_after(
+        self.app
+            .audit(
+                actor,
+                "user.change-password",
+                Some(target),
+                Some(
+                    if removed {
+                        "removed"
+                    } else if temporary {
+                        "set, temporary"
+                    } else {
+                        "set"
+                    }
+                    .into(),
+                ),
+            )
+            .await;
+        self.app.hook_after(
             EventKind::PasswordChanged,
             Some(target),
             actor,
@@ -412,7 +451,7 @@ impl App {
     /// A new password is long enough (`passwords.minLength`, counted in
     /// characters); "" (no password) always is.
     pub fn check_new_password(&self, new: &str) -> Result<(), AppError> {
-        let min = self.config.passwords.min_length as usize;
+        let min = self.app.config.passwords.min_length as usize;
         if !new.is_empty() && new.chars().count() < min {
             return Err(AppError::bad(format!(
                 "Passwords must be at least {min} characters long."
@@ -438,19 +477,20 @@ impl App {
         let hash = if new.is_empty() {
             None
         } else {
-            Some(self.hasher.hash(new).await?)
+            Some(self.app.hasher.hash(new).await?)
         };
         let h = target.to_string();
-        self.write_user(&h.clone(), move |c| {
-            let tx = c.transaction()?;
-            let found = store::users::set_password(&tx, &h, hash.as_deref(), None)?;
-            if must_change {
-                store::users::set_must_change(&tx, &h, true)?;
-            }
-            tx.commit()?;
-            Ok(found)
-        })
-        .await?;
+        self.app
+            .write_user(&h.clone(), move |c| {
+                let tx = c.transaction()?;
+                let found = store::users::set_password(&tx, &h, hash.as_deref(), None)?;
+                if must_change {
+                    store::users::set_must_change(&tx, &h, true)?;
+                }
+                tx.commit()?;
+                Ok(found)
+            })
+            .await?;
         Ok(())
     }
 
@@ -466,27 +506,35 @@ impl App {
         self.require_user(target).await?;
         self.store_password(target, password.unwrap_or("")).await?;
         let h = target.to_string();
-        self.write_user(&h.clone(), move |c| store::users::set_enabled(c, &h, true))
+        self.app
+            .write_user(&h.clone(), move |c| store::users::set_enabled(c, &h, true))
             .await?;
-        self.sessions
+        self.app
+            .sessions
             .revoke_user(target, None, EndReason::PasswordChanged)
             .await?;
         self.clear_limits_of(target).await?;
         let two_factor_removed = self
-            .remove_two_factor(&Actor::console(), target, "2fa.remove")
+            .app
+            .two_factor()
+            .remove(&Actor::console(), target, "2fa.remove")
             .await?;
-        self.audit(&Actor::console(), "user.recover", Some(target), None)
+        self.app
+            .audit(&Actor::console(), "user.recover", Some(target), None)
             .await;
         Ok(two_factor_removed)
     }
 
     /// Clears the login and recovery limits of an account.
     pub async fn clear_limits_of(&self, target: &str) -> Result<(), AppError> {
-        self.limits.login_account.clear(&target.to_string());
-        self.limits.reset_account.clear(&target.to_string());
-        self.limits.password_account.clear(&target.to_string());
+        self.app.limits.login_account.clear(&target.to_string());
+        self.app.limits.reset_account.clear(&target.to_string());
+        self.app.limits.password_account.clear(&target.to_string());
         let h = target.to_string();
-        self.store.run(move |c| store::guards::clear(c, &h)).await?;
+        self.app
+            .store
+            .run(move |c| store::guards::clear(c, &h))
+            .await?;
         Ok(())
     }
 }

@@ -26,7 +26,20 @@ pub struct SignedUp {
     pub pending: bool,
 }
 
+/// Sign-ups and their approval: a view borrowed from [`App`], so services can
+/// call each other without `Arc` cycles.
+pub struct Signups<'a> {
+    app: &'a App,
+}
+
 impl App {
+    /// Sign-ups and their approval.
+    pub fn signups(&self) -> Signups<'_> {
+        Signups { app: self }
+    }
+}
+
+impl Signups<'_> {
     pub async fn sign_up(
         &self,
         actor: &Actor,
@@ -34,13 +47,13 @@ impl App {
         name: &str,
         password: &str,
     ) -> Result<SignedUp, AppError> {
-        let pending = match self.config.signup.mode {
+        let pending = match self.app.config.signup.mode {
             SignupMode::Off => return Err(AppError::forbidden(SIGNUP_CLOSED)),
             SignupMode::Approval => true,
             SignupMode::Open => false,
         };
         if let Some(ip) = actor.ip {
-            let limiter = &self.limits.signup_ip;
+            let limiter = &self.app.limits.signup_ip;
             limiter.check(&ip).map_err(|wait| AppError::TooMany {
                 message: format!(
                     "Too many sign-ups from your address. Try again in {wait} seconds."
@@ -58,15 +71,20 @@ impl App {
             password: Some(password.to_string()),
             admin: false,
         };
-        let handle = self.create_account(actor, req, pending).await?;
+        let handle = self
+            .app
+            .accounts()
+            .create_account(actor, req, pending)
+            .await?;
         let detail = if pending {
             "waiting for approval"
         } else {
             "open"
         };
-        self.audit(actor, "user.signup", Some(&handle), Some(detail.into()))
+        self.app
+            .audit(actor, "user.signup", Some(&handle), Some(detail.into()))
             .await;
-        self.hook_after(
+        self.app.hook_after(
             EventKind::SignupRequested,
             Some(&handle),
             actor,
@@ -77,32 +95,37 @@ impl App {
     }
 
     /// Lets a waiting account in.
-    pub async fn approve_signup(&self, actor: &Actor, handle: &str) -> Result<(), AppError> {
+    pub async fn approve(&self, actor: &Actor, handle: &str) -> Result<(), AppError> {
         let h = handle.to_string();
         let approved = self
+            .app
             .write_user(handle, move |c| store::users::approve(c, &h))
             .await?;
         if !approved {
-            return Err(match self.find_user(handle).await? {
+            return Err(match self.app.accounts().find_user(handle).await? {
                 Some(_) => AppError::Conflict(format!("{handle} is not waiting for approval")),
                 None => AppError::user_not_found(),
             });
         }
-        self.audit(actor, "user.approve", Some(handle), None).await;
+        self.app
+            .audit(actor, "user.approve", Some(handle), None)
+            .await;
         Ok(())
     }
 
     /// Turns a waiting account away: it is deleted with its folder, which
     /// nobody could have used yet.
-    pub async fn reject_signup(&self, actor: &Actor, handle: &str) -> Result<(), AppError> {
-        let user = self.require_user(handle).await?;
+    pub async fn reject(&self, actor: &Actor, handle: &str) -> Result<(), AppError> {
+        let user = self.app.accounts().require_user(handle).await?;
         if !user.pending {
             return Err(AppError::Conflict(format!(
                 "{handle} is not waiting for approval"
             )));
         }
-        self.delete_user(actor, handle, true).await?;
-        self.audit(actor, "user.reject", Some(handle), None).await;
+        self.app.accounts().delete_user(actor, handle, true).await?;
+        self.app
+            .audit(actor, "user.reject", Some(handle), None)
+            .await;
         Ok(())
     }
 }

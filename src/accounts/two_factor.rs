@@ -163,28 +163,42 @@ fn new_codes(handle: &str) -> (Vec<String>, Vec<String>) {
     (codes, hashes)
 }
 
+/// Two-factor login, working on [`TwoFactorState`]: a view borrowed from
+/// [`App`], so services can call each other without `Arc` cycles.
+pub struct TwoFactor<'a> {
+    app: &'a App,
+}
+
 impl App {
-    fn two_factor_key(&self) -> Result<&[u8; 32], AppError> {
-        if let Some(k) = self.two_factor.key.get() {
+    /// Two-factor login: enrolment, the code step, recovery codes, removal.
+    pub fn two_factor(&self) -> TwoFactor<'_> {
+        TwoFactor { app: self }
+    }
+}
+
+impl TwoFactor<'_> {
+    fn key(&self) -> Result<&[u8; 32], AppError> {
+        if let Some(k) = self.app.two_factor.key.get() {
             return Ok(k);
         }
-        let key = sealing::load_or_create_key(&self.data_root, KEY_FILE)
+        let key = sealing::load_or_create_key(&self.app.data_root, KEY_FILE)
             .map_err(|e| AppError::Storage(format!("the two-factor key file: {e}")))?;
-        Ok(self.two_factor.key.get_or_init(|| key))
+        Ok(self.app.two_factor.key.get_or_init(|| key))
     }
 
     /// Whether `user` must turn on two-factor login before anything else
     /// (config `twoFactor.requireForAdmins`).
-    pub fn must_enrol_two_factor(&self, user: &UserRow) -> bool {
-        self.config.two_factor.require_for_admins
-            && self.config.enable_user_accounts
+    pub fn must_enrol(&self, user: &UserRow) -> bool {
+        self.app.config.two_factor.require_for_admins
+            && self.app.config.enable_user_accounts
             && user.admin
             && !user.two_factor
     }
 
-    pub async fn two_factor_status(&self, handle: &str) -> Result<Status, AppError> {
+    pub async fn status(&self, handle: &str) -> Result<Status, AppError> {
         let h = handle.to_string();
         let (row, codes) = self
+            .app
             .store
             .run(move |c| {
                 Ok((
@@ -202,21 +216,18 @@ impl App {
 
     /// Starts an enrolment with a new secret (replacing an unfinished
     /// one): 409 when two-factor login is already on.
-    pub async fn begin_two_factor(&self, user: &UserRow) -> Result<Enrolment, AppError> {
+    pub async fn begin(&self, user: &UserRow) -> Result<Enrolment, AppError> {
         let secret = totp::new_secret();
-        self.begin_two_factor_with(user, &secret).await
+        self.begin_with(user, &secret).await
     }
 
-    /// [`App::begin_two_factor`] with a given secret (tests use the RFC
+    /// [`TwoFactor::begin`] with a given secret (tests use the RFC
     /// 6238 one).
-    pub async fn begin_two_factor_with(
-        &self,
-        user: &UserRow,
-        secret: &[u8],
-    ) -> Result<Enrolment, AppError> {
-        let sealed = Sealer::new(*self.two_factor_key()?, PURPOSE).seal(&user.handle, secret);
-        let (h, now) = (user.handle.clone(), self.clock.now_ms());
+    pub async fn begin_with(&self, user: &UserRow, secret: &[u8]) -> Result<Enrolment, AppError> {
+        let sealed = Sealer::new(*self.key()?, PURPOSE).seal(&user.handle, secret);
+        let (h, now) = (user.handle.clone(), self.app.clock.now_ms());
         let started = self
+            .app
             .store
             .run(move |c| store::two_factor::put_pending(c, &h, &sealed, now))
             .await?;
@@ -239,7 +250,7 @@ impl App {
     /// Finishes an enrolment with the app's first code: two-factor login
     /// is on, and the recovery codes are returned (the only time they are
     /// shown). 400 `Incorrect code` for a wrong one.
-    pub async fn confirm_two_factor(
+    pub async fn confirm(
         &self,
         actor: &Actor,
         user: &UserRow,
@@ -247,6 +258,7 @@ impl App {
     ) -> Result<Vec<String>, AppError> {
         let h = user.handle.clone();
         let row = self
+            .app
             .store
             .run(move |c| store::two_factor::get(c, &h))
             .await?;
@@ -256,7 +268,7 @@ impl App {
             None => return Err(AppError::bad(NOT_STARTED)),
         };
         let secret = self.open_secret(&user.handle, &row.secret)?;
-        let now_step = totp::step_at(self.clock.now_ms());
+        let now_step = totp::step_at(self.app.clock.now_ms());
         let Typed::Totp(code) = read_code(code) else {
             return Err(AppError::bad(INCORRECT_CODE));
         };
@@ -265,6 +277,7 @@ impl App {
         let (codes, hashes) = new_codes(&user.handle);
         let h = user.handle.clone();
         let on = self
+            .app
             .write_user(&user.handle, move |c| {
                 store::two_factor::enable(c, &h, step, &hashes)
             })
@@ -274,14 +287,16 @@ impl App {
         }
         // Whoever else is logged in got there without a code: they log in
         // again, with one. The session that turned it on stays.
-        self.sessions
+        self.app
+            .sessions
             .revoke_user(
                 &user.handle,
                 actor.session.as_deref(),
                 crate::sessions::EndReason::TwoFactorOn,
             )
             .await?;
-        self.audit(actor, "2fa.enable", Some(&user.handle), None)
+        self.app
+            .audit(actor, "2fa.enable", Some(&user.handle), None)
             .await;
         Ok(codes)
     }
@@ -293,22 +308,24 @@ impl App {
         actor: &Actor,
         user: &UserRow,
     ) -> Result<Vec<String>, AppError> {
-        if !self.two_factor_status(&user.handle).await?.enabled {
+        if !self.status(&user.handle).await?.enabled {
             return Err(AppError::bad("Two-factor login is not on."));
         }
         let (codes, hashes) = new_codes(&user.handle);
         let h = user.handle.clone();
-        self.store
+        self.app
+            .store
             .run(move |c| store::two_factor::replace_codes(c, &h, &hashes))
             .await?;
-        self.audit(actor, "2fa.recovery-codes", Some(&user.handle), None)
+        self.app
+            .audit(actor, "2fa.recovery-codes", Some(&user.handle), None)
             .await;
         Ok(codes)
     }
 
     /// Removes an account's second factor (the user, an admin or the
     /// console); true when it was on. Audited as `action`.
-    pub async fn remove_two_factor(
+    pub async fn remove(
         &self,
         actor: &Actor,
         handle: &str,
@@ -316,16 +333,17 @@ impl App {
     ) -> Result<bool, AppError> {
         let h = handle.to_string();
         let was_on = self
+            .app
             .write_user(handle, move |c| store::two_factor::remove(c, &h))
             .await?;
         if was_on {
-            self.audit(actor, action, Some(handle), None).await;
+            self.app.audit(actor, action, Some(handle), None).await;
         }
         Ok(was_on)
     }
 
     fn open_secret(&self, handle: &str, sealed: &str) -> Result<Vec<u8>, AppError> {
-        Sealer::new(*self.two_factor_key()?, PURPOSE)
+        Sealer::new(*self.key()?, PURPOSE)
             .open(handle, sealed)
             .ok_or_else(|| {
                 AppError::Internal(format!(
@@ -336,10 +354,10 @@ impl App {
 
     /// A password was right for an account with two-factor login: holds
     /// the login for its code and returns the ticket that names it.
-    pub fn issue_two_factor_ticket(&self, user: &UserRow, proof: Proof) -> String {
+    pub fn issue_ticket(&self, user: &UserRow, proof: Proof) -> String {
         let ticket = crate::sessions::new_token();
-        let now = self.clock.now_ms();
-        let mut map = self.two_factor.tickets();
+        let now = self.app.clock.now_ms();
+        let mut map = self.app.two_factor.tickets();
         if map.len() >= TICKETS_MAX {
             map.retain(|_, t| t.expires > now);
             if map.len() >= TICKETS_MAX {
@@ -371,9 +389,9 @@ impl App {
         code: Option<&str>,
     ) -> Result<(UserRow, Proof, Accepted), AppError> {
         let key = crate::sessions::hash_id(ticket);
-        let now = self.clock.now_ms();
+        let now = self.app.clock.now_ms();
         let handle = {
-            let map = self.two_factor.tickets();
+            let map = self.app.two_factor.tickets();
             match map.get(&key) {
                 Some(t) if t.expires > now => t.handle.clone(),
                 _ => return Err(AppError::forbidden(TICKET_EXPIRED)),
@@ -384,7 +402,7 @@ impl App {
         // so parallel guesses cannot outrun the limits. Audit rows and
         // hooks come after, outside the lock.
         let judged = {
-            let _one_at_a_time = self.two_factor.judging.lock().await;
+            let _one_at_a_time = self.app.two_factor.judging.lock().await;
             self.judge_login_code(actor, &handle, &key, code).await
         };
         let (user, accepted, proof) = match judged {
@@ -392,10 +410,14 @@ impl App {
             Ok(Err(Refused::Limited(wait))) => {
                 // One row (and hook call) a minute per address, as for passwords.
                 if self
+                    .app
                     .note_refusal(actor, "login.limited", Some(&handle))
                     .await
                 {
-                    self.login_failed_hook(actor, &handle, "rate_limited").await;
+                    self.app
+                        .logins()
+                        .login_failed_hook(actor, &handle, "rate_limited")
+                        .await;
                 }
                 return Err(AppError::TooMany {
                     message: LOGIN_LIMITED.into(),
@@ -403,25 +425,29 @@ impl App {
                 });
             }
             Ok(Err(Refused::Wrong)) => {
-                self.login_failed_event(actor, &handle, "wrong_code").await;
+                self.app
+                    .logins()
+                    .login_failed_event(actor, &handle, "wrong_code")
+                    .await;
                 return Err(AppError::forbidden(INCORRECT_CODE));
             }
             Err(e) => return Err(e),
         };
         if let Accepted::RecoveryCode { left } = accepted {
-            self.audit(
-                actor,
-                "2fa.recovery-code-used",
-                Some(&handle),
-                Some(format!("{left} left")),
-            )
-            .await;
+            self.app
+                .audit(
+                    actor,
+                    "2fa.recovery-code-used",
+                    Some(&handle),
+                    Some(format!("{left} left")),
+                )
+                .await;
         }
-        self.login_succeeded(actor, &user).await?;
+        self.app.logins().login_succeeded(actor, &user).await?;
         Ok((user, proof, accepted))
     }
 
-    /// The judging part of [`App::login_second_factor`], run under its
+    /// The judging part of [`TwoFactor::login_second_factor`], run under its
     /// lock: limits, the code, and a wrong code counted (against the
     /// address and the account, and the ticket's own count); a right one
     /// takes the ticket, so it logs in once.
@@ -433,27 +459,29 @@ impl App {
         code: Option<&str>,
     ) -> Result<Result<(UserRow, Accepted, Proof), Refused>, AppError> {
         // A parallel request may have used or killed the ticket meanwhile.
-        if !self.two_factor.tickets().contains_key(key) {
+        if !self.app.two_factor.tickets().contains_key(key) {
             return Err(AppError::forbidden(TICKET_EXPIRED));
         }
         let ip = actor.ip.map(crate::app::limit_key);
-        let limited = self.limits.check_login(ip, handle);
+        let limited = self.app.limits.check_login(ip, handle);
         if let Err(wait) = limited {
             return Ok(Err(Refused::Limited(wait)));
         }
         let user = self
+            .app
+            .accounts()
             .find_user_fresh(handle)
             .await?
             .filter(|u| u.enabled)
             .ok_or_else(|| AppError::forbidden(TICKET_EXPIRED))?;
         match self.judge_code(&user, code.unwrap_or("")).await? {
-            Some(accepted) => match self.two_factor.tickets().remove(key) {
+            Some(accepted) => match self.app.two_factor.tickets().remove(key) {
                 Some(ticket) => Ok(Ok((user, accepted, ticket.proof))),
                 None => Err(AppError::forbidden(TICKET_EXPIRED)),
             },
             None => {
-                self.count_login_failure(actor, handle);
-                let mut map = self.two_factor.tickets();
+                self.app.logins().count_login_failure(actor, handle);
+                let mut map = self.app.two_factor.tickets();
                 if let Some(t) = map.get_mut(key) {
                     t.wrong += 1;
                     if t.wrong >= TICKET_WRONG_MAX {
@@ -471,6 +499,7 @@ impl App {
     async fn judge_code(&self, user: &UserRow, code: &str) -> Result<Option<Accepted>, AppError> {
         let h = user.handle.clone();
         let row = self
+            .app
             .store
             .run(move |c| store::two_factor::get(c, &h))
             .await?;
@@ -480,12 +509,13 @@ impl App {
         match read_code(code) {
             Typed::Totp(code) => {
                 let secret = self.open_secret(&user.handle, &row.secret)?;
-                let now_step = totp::step_at(self.clock.now_ms());
+                let now_step = totp::step_at(self.app.clock.now_ms());
                 let Some(step) = totp::verify(&secret, &code, now_step, row.last_step) else {
                     return Ok(None);
                 };
                 let h = user.handle.clone();
                 let used = self
+                    .app
                     .store
                     .run(move |c| store::two_factor::use_step(c, &h, step))
                     .await?;
@@ -495,6 +525,7 @@ impl App {
                 let want = recovery_hash(&user.handle, &clean);
                 let h = user.handle.clone();
                 let rows = self
+                    .app
                     .store
                     .run(move |c| store::two_factor::codes(c, &h))
                     .await?;
@@ -508,6 +539,7 @@ impl App {
                     return Ok(None);
                 };
                 let used = self
+                    .app
                     .store
                     .run(move |c| store::two_factor::use_code(c, id))
                     .await?;
@@ -523,18 +555,19 @@ impl App {
     /// an account without a password, where the code is the only proof).
     pub async fn confirm_own_code(&self, user: &UserRow, code: &str) -> Result<(), AppError> {
         let key = user.handle.clone();
-        self.limits
+        self.app
+            .limits
             .password_account
             .check(&key)
             .map_err(|wait| AppError::TooMany {
                 message: LOGIN_LIMITED.into(),
                 retry_after: wait,
             })?;
-        let _one_at_a_time = self.two_factor.judging.lock().await;
+        let _one_at_a_time = self.app.two_factor.judging.lock().await;
         match self.judge_code(user, code).await? {
             Some(_) => Ok(()),
             None => {
-                self.limits.password_account.fail(&key);
+                self.app.limits.password_account.fail(&key);
                 Err(AppError::bad(INCORRECT_CODE))
             }
         }

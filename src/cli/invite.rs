@@ -72,7 +72,8 @@ pub async fn run(app: &App, cmd: InviteCommand) -> Result<(), String> {
                 name,
             };
             let (row, token) = app
-                .create_invite(&actor, spec)
+                .invites()
+                .create(&actor, spec)
                 .await
                 .map_err(|e| format!("cannot create the invitation: {e}"))?;
             let scheme = if app.config.ssl.enabled {
@@ -93,7 +94,7 @@ pub async fn run(app: &App, cmd: InviteCommand) -> Result<(), String> {
             );
         }
         InviteCommand::List => {
-            let rows = app.list_invites().await.map_err(|e| e.to_string())?;
+            let rows = app.invites().list().await.map_err(|e| e.to_string())?;
             println!(
                 "{:<5} {:<8} {:>9} {:<6} {:<20} {:<12} {:<16}",
                 "ID", "STATE", "LEFT/ALL", "ADMIN", "EXPIRES", "HANDLE", "CREATED BY"
@@ -103,7 +104,8 @@ pub async fn run(app: &App, cmd: InviteCommand) -> Result<(), String> {
             }
         }
         InviteCommand::Revoke { id } => {
-            app.revoke_invite(&actor, id)
+            app.invites()
+                .revoke(&actor, id)
                 .await
                 .map_err(|e| format!("cannot revoke invitation {id}: {e}"))?;
             println!("Invitation {id} withdrawn; its link no longer works.");

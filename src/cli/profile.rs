@@ -78,13 +78,22 @@ pub async fn run(app: &App, cmd: ProfileCommand) -> Result<(), String> {
                 "{:<16} {:<8} {:>8} {:>8} {:>8}  allows",
                 "profile", "", "per hour", "per day", "at once"
             );
-            for p in app.profiles().await.map_err(|e| fail("list", e))? {
+            for p in app
+                .permissions()
+                .profiles()
+                .await
+                .map_err(|e| fail("list", e))?
+            {
                 println!("{}", line(&p, &default));
             }
             println!("(* the default, permissions.defaultProfile; - no limit)");
         }
         ProfileCommand::Show { name } => {
-            let profiles = app.profiles().await.map_err(|e| fail("list", e))?;
+            let profiles = app
+                .permissions()
+                .profiles()
+                .await
+                .map_err(|e| fail("list", e))?;
             let p = profiles
                 .iter()
                 .find(|p| p.name == name)
@@ -101,7 +110,8 @@ pub async fn run(app: &App, cmd: ProfileCommand) -> Result<(), String> {
             let mut holders = Vec::new();
             for u in users.list.iter() {
                 let eff = app
-                    .effective_permissions(u)
+                    .permissions()
+                    .effective(u)
                     .await
                     .map_err(|e| fail("read permissions", e))?;
                 if eff.profile.name == name {
@@ -131,13 +141,15 @@ pub async fn run(app: &App, cmd: ProfileCommand) -> Result<(), String> {
                 at_once: nonzero(at_once),
             };
             let p = app
+                .permissions()
                 .save_profile(&actor, &name, allow, limits)
                 .await
                 .map_err(|e| fail("save the profile", e))?;
             println!("{}", line(&p, &default));
         }
         ProfileCommand::Delete { name } => {
-            app.delete_profile(&actor, &name)
+            app.permissions()
+                .delete_profile(&actor, &name)
                 .await
                 .map_err(|e| fail("delete the profile", e))?;
             println!("deleted profile {name}");
@@ -150,7 +162,8 @@ pub async fn run(app: &App, cmd: ProfileCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot read {handle}'s permissions: {e}"))?;
             choice.profile = (profile != "default").then(|| profile.clone());
-            app.set_user_permissions(&actor, &handle, choice)
+            app.permissions()
+                .set_user_permissions(&actor, &handle, choice)
                 .await
                 .map_err(|e| fail("assign the profile", e))?;
             println!("{handle} now has the profile {profile}");

@@ -50,6 +50,7 @@ pub async fn recover(
 ) -> Result<(), String> {
     let app = open(config)?;
     let two_factor_removed = app
+        .accounts()
         .console_recover(&handle, password.as_deref())
         .await
         .map_err(|e| format!("cannot recover '{handle}': {e}"))?;
@@ -70,7 +71,11 @@ pub async fn run(config: Config, cmd: UserCommand) -> Result<(), String> {
         |what: &str, h: &str, e: innkeeper::error::AppError| format!("cannot {what} '{h}': {e}");
     match cmd {
         UserCommand::List => {
-            let users = app.list_users().await.map_err(|e| e.to_string())?;
+            let users = app
+                .accounts()
+                .list_users()
+                .await
+                .map_err(|e| e.to_string())?;
             println!(
                 "{:<24} {:<24} {:<6} {:<8} {:<8}",
                 "HANDLE", "NAME", "ADMIN", "ENABLED", "PASSWORD"
@@ -99,16 +104,19 @@ pub async fn run(config: Config, cmd: UserCommand) -> Result<(), String> {
                 admin,
             };
             let h = app
+                .accounts()
                 .create_user(&actor, req)
                 .await
                 .map_err(|e| fail("create", &handle, e))?;
             println!("Created '{h}'.");
         }
         UserCommand::Delete { handle, purge } => {
-            app.require_user(&handle)
+            app.accounts()
+                .require_user(&handle)
                 .await
                 .map_err(|e| fail("delete", &handle, e))?;
-            app.delete_user(&actor, &handle, purge)
+            app.accounts()
+                .delete_user(&actor, &handle, purge)
                 .await
                 .map_err(|e| fail("delete", &handle, e))?;
             if purge {
@@ -118,25 +126,29 @@ pub async fn run(config: Config, cmd: UserCommand) -> Result<(), String> {
             }
         }
         UserCommand::Enable { handle } => {
-            app.set_enabled(&actor, &handle, true)
+            app.accounts()
+                .set_enabled(&actor, &handle, true)
                 .await
                 .map_err(|e| fail("enable", &handle, e))?;
             println!("Enabled '{handle}'.");
         }
         UserCommand::Disable { handle } => {
-            app.set_enabled(&actor, &handle, false)
+            app.accounts()
+                .set_enabled(&actor, &handle, false)
                 .await
                 .map_err(|e| fail("disable", &handle, e))?;
             println!("Disabled '{handle}'.");
         }
         UserCommand::Promote { handle } => {
-            app.set_admin(&actor, &handle, true)
+            app.accounts()
+                .set_admin(&actor, &handle, true)
                 .await
                 .map_err(|e| fail("promote", &handle, e))?;
             println!("'{handle}' is now an admin.");
         }
         UserCommand::Demote { handle } => {
-            app.set_admin(&actor, &handle, false)
+            app.accounts()
+                .set_admin(&actor, &handle, false)
                 .await
                 .map_err(|e| fail("demote", &handle, e))?;
             println!("'{handle}' is now a regular user.");

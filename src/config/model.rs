@@ -405,6 +405,11 @@ impl Config {
         }
     }
 
+    /// Body limit of ordinary JSON requests, in bytes.
+    pub fn json_limit(&self) -> u64 {
+        self.limits.json_mb * 1024 * 1024
+    }
+
     /// The non-secret values hook scripts may read.
     pub fn public_view(&self) -> serde_json::Value {
         serde_json::json!({

@@ -16,7 +16,7 @@ use crate::store;
 /// Reads the body of an admin request.
 pub(crate) async fn admin_body(ctx: &mut Ctx) -> Result<serde_json::Value, AppError> {
     ctx.require_admin()?;
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     ctx.req.json(limit).await
 }
 
@@ -61,7 +61,7 @@ pub async fn create(ctx: &mut Ctx) -> Result<Response, AppError> {
         password: string_field(&body, "password"),
         admin: bool_field(&body, "admin"),
     };
-    let handle = ctx.app.create_user(&ctx.actor(), req).await?;
+    let handle = ctx.app.accounts().create_user(&ctx.actor(), req).await?;
     Ok(reply::json(&json!({ "handle": handle })))
 }
 
@@ -73,6 +73,7 @@ pub async fn delete(ctx: &mut Ctx) -> Result<Response, AppError> {
         return Err(AppError::bad(INVALID_HANDLE));
     }
     ctx.app
+        .accounts()
         .delete_user(&ctx.actor(), &target, bool_field(&body, "purge"))
         .await?;
     Ok(reply::no_content())
@@ -92,14 +93,25 @@ pub async fn set_flag(ctx: &mut Ctx, flag: Flag) -> Result<Response, AppError> {
     let target = text_field(&body, "handle").ok_or_else(AppError::missing)?;
     let actor = ctx.actor();
     match flag {
-        Flag::Enable => ctx.app.set_enabled(&actor, &target, true).await?,
-        Flag::Disable => ctx.app.set_enabled(&actor, &target, false).await?,
+        Flag::Enable => {
+            ctx.app
+                .accounts()
+                .set_enabled(&actor, &target, true)
+                .await?
+        }
+        Flag::Disable => {
+            ctx.app
+                .accounts()
+                .set_enabled(&actor, &target, false)
+                .await?
+        }
         // Admins have the admin profile: what is shared with them follows.
         Flag::Promote | Flag::Demote => {
             ctx.app
+                .accounts()
                 .set_admin(&actor, &target, flag == Flag::Promote)
                 .await?;
-            ctx.app.place_shared(&target).await?;
+            ctx.app.permissions().place_shared(&target).await?;
         }
     }
     Ok(reply::no_content())
@@ -124,7 +136,7 @@ pub async fn check_handle(ctx: &mut Ctx) -> Result<Response, AppError> {
     let body = admin_body(ctx).await?;
     let text = string_field(&body, "text").ok_or_else(AppError::missing)?;
     let (slug, too_long) = handle::suggest(&text);
-    let taken = !slug.is_empty() && ctx.app.find_user_shared(&slug).await?.is_some();
+    let taken = !slug.is_empty() && ctx.app.accounts().find_user_shared(&slug).await?.is_some();
     let folder_exists = !taken
         && ctx
             .app
@@ -142,8 +154,8 @@ pub async fn check_handle(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn clear_limits(ctx: &mut Ctx) -> Result<Response, AppError> {
     let body = admin_body(ctx).await?;
     let target = text_field(&body, "handle").ok_or_else(AppError::missing)?;
-    ctx.app.require_user(&target).await?;
-    ctx.app.clear_limits_of(&target).await?;
+    ctx.app.accounts().require_user(&target).await?;
+    ctx.app.accounts().clear_limits_of(&target).await?;
     ctx.app
         .audit(&ctx.actor(), "user.clear-limits", Some(&target), None)
         .await;
@@ -211,7 +223,7 @@ pub async fn set_quota(ctx: &mut Ctx) -> Result<Response, AppError> {
                 })?,
         ),
     };
-    ctx.app.require_user(&target).await?;
+    ctx.app.accounts().require_user(&target).await?;
     let h = target.clone();
     ctx.app
         .write_user(&target, move |c| crate::store::users::set_quota(c, &h, mb))

@@ -18,10 +18,10 @@ const MAX_LOG_LINES: usize = 500;
 /// The body of an admin request and its `handle`.
 async fn handle_of(ctx: &mut Ctx) -> Result<(serde_json::Value, String), AppError> {
     ctx.require_admin()?;
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
-    ctx.app.require_user(&handle).await?;
+    ctx.app.accounts().require_user(&handle).await?;
     Ok((body, handle))
 }
 
@@ -30,7 +30,7 @@ async fn handle_of(ctx: &mut Ctx) -> Result<(serde_json::Value, String), AppErro
 /// install stands beside config.yaml.
 pub async fn status(ctx: &mut Ctx) -> Result<Response, AppError> {
     ctx.require_admin()?;
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     ctx.req.json(limit).await?;
     let c = &ctx.app.config;
     let Some(sup) = ctx.app.hosting() else {

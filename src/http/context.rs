@@ -51,12 +51,12 @@ impl Ctx {
         };
         let mut user = None;
         if !app.config.enable_user_accounts {
-            user = app.find_user_shared(DEFAULT_USER).await?;
+            user = app.accounts().find_user_shared(DEFAULT_USER).await?;
         } else if let Some(handle) = session
             .as_ref()
             .and_then(|s| s.handle().map(str::to_string))
         {
-            match app.find_user_shared(&handle).await? {
+            match app.accounts().find_user_shared(&handle).await? {
                 Some(u) if u.enabled => user = Some(u),
                 found => {
                     let reason = match found {
@@ -120,7 +120,7 @@ impl Ctx {
             && self
                 .user
                 .as_deref()
-                .is_some_and(|u| self.app.must_enrol_two_factor(u))
+                .is_some_and(|u| self.app.two_factor().must_enrol(u))
     }
 
     /// An admin, or 403.

@@ -64,6 +64,7 @@ async fn persona_picture(ctx: &Ctx, handle: &str) -> Result<Response, AppError> 
     let handle = handle.split('?').next().unwrap_or("");
     let user = ctx
         .app
+        .accounts()
         .find_user_shared(handle)
         .await?
         // A disabled account is off the public list, so its picture is

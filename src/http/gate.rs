@@ -38,7 +38,7 @@ pub async fn check(ctx: &mut Ctx, user: &UserRow, path: &str) -> Result<Passed, 
     let app = ctx.app.clone();
     match judge(ctx, &app, user, path, guarded).await {
         Ok(p) => Ok(p),
-        Err(Refusal::Permission(e)) => Err(app.permission_refused(&ctx.actor(), path, e).await),
+        Err(Refusal::Permission(e)) => Err(app.permissions().refused(&ctx.actor(), path, e).await),
         Err(Refusal::Other(e)) => Err(e),
     }
 }
@@ -67,7 +67,7 @@ async fn judge(
     path: &str,
     guarded: Guarded,
 ) -> Result<Passed, Refusal> {
-    let eff = app.effective_permissions(user).await?;
+    let eff = app.permissions().effective(user).await?;
     let require = |s: Switch| {
         if eff.profile.allows(s) {
             Ok(())
@@ -89,7 +89,7 @@ async fn judge(
             }
         }
         Guarded::Secrets(call) => {
-            let shared = app.shared_keys(&user.handle).await?;
+            let shared = app.permissions().shared_keys(&user.handle).await?;
             match call {
                 SecretsCall::View => {
                     require(Switch::SecretsOwn)?;
@@ -115,7 +115,7 @@ async fn judge(
             }
         }
         Guarded::Backend => {
-            let rules = app.shared_rules(&user.handle).await?;
+            let rules = app.permissions().shared_rules(&user.handle).await?;
             if !rules.is_empty() {
                 let (bytes, body) = read_json(ctx).await?;
                 passed.body = Some(bytes);
@@ -126,7 +126,7 @@ async fn judge(
             require(Switch::Generate)?;
             let (bytes, body) = read_json(ctx).await?;
             passed.body = Some(bytes);
-            let rules = app.shared_rules(&user.handle).await?;
+            let rules = app.permissions().shared_rules(&user.handle).await?;
             routes::check_connection(path, &body, &rules, kind == GenKind::Text)?;
             let actor = ctx.actor();
             app.hook_before(
@@ -154,7 +154,9 @@ async fn judge(
                 .permissions
                 .running
                 .enter(&user.handle, eff.limits.at_once, now)?;
-            app.count_generation(&user.handle, eff.limits).await?;
+            app.permissions()
+                .count_generation(&user.handle, eff.limits)
+                .await?;
             passed.running = Some(place);
         }
     }

@@ -73,7 +73,8 @@ pub async fn forward(ctx: &mut Ctx, sup: Arc<Supervisor>) -> Result<Response, Ap
     let upload = method == Method::POST && declared.is_none_or(|n| n > LARGE_BODY);
     if upload {
         ctx.app
-            .check_quota(&user.handle, declared.unwrap_or(0))
+            .quotas()
+            .check(&user.handle, declared.unwrap_or(0))
             .await?;
         ctx.app
             .usage_book

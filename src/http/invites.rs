@@ -40,7 +40,7 @@ pub async fn create(ctx: &mut Ctx) -> Result<Response, AppError> {
         handle: string_field(&body, "handle"),
         name: string_field(&body, "name"),
     };
-    let (row, token) = ctx.app.create_invite(&ctx.actor(), spec).await?;
+    let (row, token) = ctx.app.invites().create(&ctx.actor(), spec).await?;
     let now = ctx.app.clock.now_ms();
     let mut invite = serde_json::to_value(&row).unwrap_or_default();
     invite["state"] = json!(row.state(now));
@@ -58,7 +58,8 @@ pub async fn list(ctx: &mut Ctx) -> Result<Response, AppError> {
     let now = ctx.app.clock.now_ms();
     let rows: Vec<_> = ctx
         .app
-        .list_invites()
+        .invites()
+        .list()
         .await?
         .into_iter()
         .map(|r| {
@@ -75,7 +76,7 @@ pub async fn list(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn revoke(ctx: &mut Ctx) -> Result<Response, AppError> {
     let body = admin_body(ctx).await?;
     let id = number(&body, "id")?.ok_or_else(AppError::missing)?;
-    ctx.app.revoke_invite(&ctx.actor(), id).await?;
+    ctx.app.invites().revoke(&ctx.actor(), id).await?;
     Ok(reply::no_content())
 }
 
@@ -90,9 +91,9 @@ pub fn page(ctx: &Ctx) -> Response {
 /// `POST /api/invites/check` {token} → what the link creates, or why it
 /// does not work (404 unknown, 410 expired / used / withdrawn).
 pub async fn check(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let body = ctx.req.json(ctx.app.json_limit()).await?;
+    let body = ctx.req.json(ctx.app.config.json_limit()).await?;
     let token = text_field(&body, "token").ok_or_else(AppError::missing)?;
-    let row = ctx.app.open_invite(&ctx.actor(), &token).await?;
+    let row = ctx.app.invites().open(&ctx.actor(), &token).await?;
     Ok(reply::json(&json!({
         "handle": row.handle,
         "name": row.name,
@@ -105,7 +106,7 @@ pub async fn check(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// `POST /api/invites/accept` {token, handle?, name?, password} → the new
 /// account, logged in.
 pub async fn accept(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let body = ctx.req.json(ctx.app.json_limit()).await?;
+    let body = ctx.req.json(ctx.app.config.json_limit()).await?;
     let token = text_field(&body, "token").ok_or_else(AppError::missing)?;
     let a = Acceptance {
         token,
@@ -113,7 +114,7 @@ pub async fn accept(ctx: &mut Ctx) -> Result<Response, AppError> {
         name: string_field(&body, "name"),
         password: string_field(&body, "password").unwrap_or_default(),
     };
-    let handle = ctx.app.accept_invite(&ctx.actor(), a).await?;
+    let handle = ctx.app.invites().accept(&ctx.actor(), a).await?;
     ctx.start_session(&handle, Proof::Trusted).await?;
     Ok(reply::json(&json!({ "handle": handle })))
 }

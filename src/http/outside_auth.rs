@@ -51,11 +51,12 @@ async fn sso(ctx: &mut Ctx) -> Result<(), AppError> {
         ctx.vouched = true;
         return Ok(());
     }
-    let user = match ctx.app.find_user_shared(&handle).await? {
+    let user = match ctx.app.accounts().find_user_shared(&handle).await? {
         Some(u) => u,
         None if ctx.app.config.sso.trusted_header.auto_create => {
             let actor = ctx.actor();
             ctx.app
+                .accounts()
                 .create_user(
                     &actor,
                     NewUser {
@@ -67,6 +68,7 @@ async fn sso(ctx: &mut Ctx) -> Result<(), AppError> {
                 )
                 .await?;
             ctx.app
+                .accounts()
                 .find_user_shared(&handle)
                 .await?
                 .ok_or_else(AppError::user_not_found)?
@@ -100,6 +102,7 @@ async fn per_user_basic(ctx: &mut Ctx) -> Result<(), AppError> {
     };
     let has_password = ctx
         .app
+        .accounts()
         .find_user_fresh(&name)
         .await?
         .is_some_and(|u| u.password.is_some());
@@ -107,10 +110,10 @@ async fn per_user_basic(ctx: &mut Ctx) -> Result<(), AppError> {
         return Err(AppError::AuthRequired);
     }
     let actor = ctx.actor();
-    match ctx.app.login(&actor, &name, Some(&password)).await {
+    match ctx.app.logins().login(&actor, &name, Some(&password)).await {
         Ok((user, proof)) => {
             ctx.start_session(&user.handle, proof).await?;
-            ctx.user = ctx.app.find_user_shared(&user.handle).await?;
+            ctx.user = ctx.app.accounts().find_user_shared(&user.handle).await?;
             Ok(())
         }
         Err(AppError::Forbidden(_)) => Err(AppError::AuthRequired),

@@ -20,13 +20,15 @@ use crate::store::permissions::UserChoice;
 /// limits and how much they used.
 pub async fn me(ctx: &mut Ctx) -> Result<Response, AppError> {
     let user = ctx.require_user()?.clone();
-    Ok(reply::json(&ctx.app.own_permissions(&user).await?))
+    Ok(reply::json(
+        &ctx.app.permissions().own_permissions(&user).await?,
+    ))
 }
 
 /// `POST /api/permissions/profiles` → every profile, with its users' count.
 pub async fn profiles(ctx: &mut Ctx) -> Result<Response, AppError> {
     admin_body(ctx).await?;
-    let list = ctx.app.profiles().await?;
+    let list = ctx.app.permissions().profiles().await?;
     Ok(reply::json(&json!({
         "profiles": list.iter().map(|p| p.to_json()).collect::<Vec<_>>(),
         "defaultProfile": ctx.app.config.permissions.default_profile,
@@ -79,6 +81,7 @@ pub async fn save_profile(ctx: &mut Ctx) -> Result<Response, AppError> {
     };
     let p = ctx
         .app
+        .permissions()
         .save_profile(&ctx.actor(), &name, allow, limits)
         .await?;
     Ok(reply::json(&p.to_json()))
@@ -88,14 +91,17 @@ pub async fn save_profile(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn delete_profile(ctx: &mut Ctx) -> Result<Response, AppError> {
     let body = admin_body(ctx).await?;
     let name = text_field(&body, "name").ok_or_else(AppError::missing)?;
-    ctx.app.delete_profile(&ctx.actor(), &name).await?;
+    ctx.app
+        .permissions()
+        .delete_profile(&ctx.actor(), &name)
+        .await?;
     Ok(reply::no_content())
 }
 
 /// `POST /api/permissions/users` → every account's profile, limits and counts.
 pub async fn users(ctx: &mut Ctx) -> Result<Response, AppError> {
     admin_body(ctx).await?;
-    Ok(reply::json(&ctx.app.permissions_overview().await?))
+    Ok(reply::json(&ctx.app.permissions().overview().await?))
 }
 
 /// `POST /api/permissions/users/set` {handle, profile: name|null,
@@ -117,6 +123,7 @@ pub async fn set_user(ctx: &mut Ctx) -> Result<Response, AppError> {
         at_once: limit_field(&body, "atOnce")?,
     };
     ctx.app
+        .permissions()
         .set_user_permissions(&ctx.actor(), &handle, choice)
         .await?;
     Ok(reply::no_content())
@@ -126,13 +133,17 @@ pub async fn set_user(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn usage(ctx: &mut Ctx) -> Result<Response, AppError> {
     let body = admin_body(ctx).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
-    Ok(reply::json(&ctx.app.usage_history(&handle).await?))
+    Ok(reply::json(
+        &ctx.app.permissions().usage_history(&handle).await?,
+    ))
 }
 
 /// `POST /api/connections/list` → the connections, without values.
 pub async fn list_connections(ctx: &mut Ctx) -> Result<Response, AppError> {
     admin_body(ctx).await?;
-    Ok(reply::json(&ctx.app.connections_overview().await?))
+    Ok(reply::json(
+        &ctx.app.permissions().connections_overview().await?,
+    ))
 }
 
 /// `POST /api/connections/save` {name, secretKey, value?, endpoint?,
@@ -168,7 +179,10 @@ pub async fn save_connection(ctx: &mut Ctx) -> Result<Response, AppError> {
         endpoint: text_field(&body, "endpoint"),
         models,
     };
-    ctx.app.save_connection(&ctx.actor(), spec).await?;
+    ctx.app
+        .permissions()
+        .save_connection(&ctx.actor(), spec)
+        .await?;
     Ok(reply::no_content())
 }
 
@@ -176,7 +190,10 @@ pub async fn save_connection(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn delete_connection(ctx: &mut Ctx) -> Result<Response, AppError> {
     let body = admin_body(ctx).await?;
     let name = text_field(&body, "name").ok_or_else(AppError::missing)?;
-    ctx.app.delete_connection(&ctx.actor(), &name).await?;
+    ctx.app
+        .permissions()
+        .delete_connection(&ctx.actor(), &name)
+        .await?;
     Ok(reply::no_content())
 }
 
@@ -190,6 +207,7 @@ pub async fn grant(ctx: &mut Ctx, on: bool) -> Result<Response, AppError> {
         _ => return Err(AppError::bad("Name either a profile or a user")),
     };
     ctx.app
+        .permissions()
         .set_grant(&ctx.actor(), &name, to, &target, on)
         .await?;
     Ok(reply::no_content())

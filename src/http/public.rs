@@ -242,13 +242,14 @@ pub async fn list(ctx: &mut Ctx) -> Result<Response, AppError> {
 
 /// `POST /api/users/login` {handle, password} → {handle} and a new session.
 pub async fn login(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
     let password = string_field(&body, "password");
     let actor = ctx.actor();
     let (user, proof) = ctx
         .app
+        .logins()
         .check_password(&actor, &handle, password.as_deref())
         .await?;
     if user.two_factor {
@@ -257,7 +258,7 @@ pub async fn login(ctx: &mut Ctx) -> Result<Response, AppError> {
         // at the status) with the ticket that `login-2fa` takes with the
         // code. Nothing is cleared until the code is right, so a known
         // password does not reset the count of wrong codes.
-        let ticket = ctx.app.issue_two_factor_ticket(&user, proof);
+        let ticket = ctx.app.two_factor().issue_ticket(&user, proof);
         let mut r = reply::json(&json!({
             "error": crate::accounts::two_factor::TWO_FACTOR_NEEDED,
             "twoFactor": true,
@@ -266,7 +267,7 @@ pub async fn login(ctx: &mut Ctx) -> Result<Response, AppError> {
         *r.status_mut() = StatusCode::UNAUTHORIZED;
         return Ok(r);
     }
-    ctx.app.login_succeeded(&actor, &user).await?;
+    ctx.app.logins().login_succeeded(&actor, &user).await?;
     ctx.start_session(&user.handle, proof).await?;
     Ok(logged_in(&user, None))
 }
@@ -290,7 +291,7 @@ fn logged_in(user: &crate::store::users::UserRow, recovery_codes_left: Option<us
 /// 403 `Incorrect code` (counted like a wrong password); an unknown or
 /// expired ticket → 403 asking for the password again.
 pub async fn login_second_factor(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let ticket = text_field(&body, "ticket").ok_or_else(AppError::missing)?;
     let code = match body.get("code") {
@@ -305,6 +306,7 @@ pub async fn login_second_factor(ctx: &mut Ctx) -> Result<Response, AppError> {
     let actor = ctx.actor();
     let (user, proof, accepted) = ctx
         .app
+        .two_factor()
         .login_second_factor(&actor, &ticket, code.as_deref())
         .await?;
     ctx.start_session(&user.handle, proof).await?;
@@ -317,16 +319,19 @@ pub async fn login_second_factor(ctx: &mut Ctx) -> Result<Response, AppError> {
 
 /// `POST /api/users/recover-step1` {handle} → 204, a code on the console.
 pub async fn recover_step1(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
-    ctx.app.recover_step1(&ctx.actor(), &handle).await?;
+    ctx.app
+        .logins()
+        .recover_step1(&ctx.actor(), &handle)
+        .await?;
     Ok(reply::no_content())
 }
 
 /// `POST /api/users/recover-step2` {handle, code, newPassword} → 204.
 pub async fn recover_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
     let code = match body.get("code") {
@@ -338,16 +343,10 @@ pub async fn recover_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
     };
     let new_password = string_field(&body, "newPassword").unwrap_or_default();
     ctx.app
+        .logins()
         .recover_step2(&ctx.actor(), &handle, code.as_deref(), &new_password)
         .await?;
     Ok(reply::no_content())
-}
-
-impl App {
-    /// Body limit of ordinary JSON requests, in bytes.
-    pub fn json_limit(&self) -> u64 {
-        self.config.limits.json_mb * 1024 * 1024
-    }
 }
 
 /// `GET /api/ping`: 204 while logged in; otherwise 403, with why the

@@ -16,10 +16,10 @@ use crate::sessions::EndReason;
 /// names another.
 async fn about(ctx: &mut Ctx) -> Result<(serde_json::Value, String), AppError> {
     let own = ctx.require_user()?.handle.clone();
-    let body = ctx.req.json(ctx.app.json_limit()).await?;
+    let body = ctx.req.json(ctx.app.config.json_limit()).await?;
     let handle = text_field(&body, "handle").unwrap_or(own);
     ctx.may_act_on(&handle)?;
-    let user = ctx.app.require_user(&handle).await?;
+    let user = ctx.app.accounts().require_user(&handle).await?;
     Ok((body, user.handle.clone()))
 }
 

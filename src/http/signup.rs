@@ -24,12 +24,13 @@ pub fn page(ctx: &Ctx) -> Response {
 /// `POST /api/signup` {handle, name?, password} → {handle, pending}; with
 /// `open` the new account is logged in at once.
 pub async fn sign_up(ctx: &mut Ctx) -> Result<Response, AppError> {
-    let body = ctx.req.json(ctx.app.json_limit()).await?;
+    let body = ctx.req.json(ctx.app.config.json_limit()).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
     let name = string_field(&body, "name").unwrap_or_default();
     let password = string_field(&body, "password").unwrap_or_default();
     let made = ctx
         .app
+        .signups()
         .sign_up(&ctx.actor(), &handle, name.trim(), &password)
         .await?;
     if !made.pending {
@@ -44,7 +45,7 @@ pub async fn sign_up(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn approve(ctx: &mut Ctx) -> Result<Response, AppError> {
     let body = admin_body(ctx).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
-    ctx.app.approve_signup(&ctx.actor(), &handle).await?;
+    ctx.app.signups().approve(&ctx.actor(), &handle).await?;
     Ok(reply::no_content())
 }
 
@@ -52,6 +53,6 @@ pub async fn approve(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn reject(ctx: &mut Ctx) -> Result<Response, AppError> {
     let body = admin_body(ctx).await?;
     let handle = text_field(&body, "handle").ok_or_else(AppError::missing)?;
-    ctx.app.reject_signup(&ctx.actor(), &handle).await?;
+    ctx.app.signups().reject(&ctx.actor(), &handle).await?;
     Ok(reply::no_content())
 }

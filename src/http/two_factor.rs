@@ -15,7 +15,7 @@ use crate::store::users::UserRow;
 /// The caller and the request body.
 async fn own(ctx: &mut Ctx) -> Result<(UserRow, serde_json::Value), AppError> {
     let user = ctx.require_user()?.clone();
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     Ok((user, body))
 }
@@ -24,7 +24,7 @@ async fn own(ctx: &mut Ctx) -> Result<(UserRow, serde_json::Value), AppError> {
 /// required}: `required` when the server makes the caller turn it on.
 pub async fn status(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (user, _) = own(ctx).await?;
-    let s = ctx.app.two_factor_status(&user.handle).await?;
+    let s = ctx.app.two_factor().status(&user.handle).await?;
     Ok(reply::json(&json!({
         "enabled": s.enabled,
         "recoveryCodesLeft": s.recovery_codes_left,
@@ -38,7 +38,7 @@ pub async fn status(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// until `confirm`. 409 when it is already on.
 pub async fn begin(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (user, _) = own(ctx).await?;
-    let e = ctx.app.begin_two_factor(&user).await?;
+    let e = ctx.app.two_factor().begin(&user).await?;
     Ok(reply::json(&json!({
         "secret": e.secret,
         "uri": e.uri,
@@ -54,7 +54,8 @@ pub async fn confirm(ctx: &mut Ctx) -> Result<Response, AppError> {
     let code = text_field(&body, "code").ok_or_else(AppError::missing)?;
     let codes = ctx
         .app
-        .confirm_two_factor(&ctx.actor(), &user, &code)
+        .two_factor()
+        .confirm(&ctx.actor(), &user, &code)
         .await?;
     Ok(reply::json(&json!({ "recoveryCodes": codes })))
 }
@@ -69,6 +70,7 @@ async fn confirm_owner(
     if user.password.is_some() {
         let password = string_field(body, "password");
         ctx.app
+            .logins()
             .confirm_password(
                 user,
                 password.as_deref(),
@@ -77,7 +79,7 @@ async fn confirm_owner(
             .await
     } else {
         let code = text_field(body, "code").ok_or_else(AppError::missing)?;
-        ctx.app.confirm_own_code(user, &code).await
+        ctx.app.two_factor().confirm_own_code(user, &code).await
     }
 }
 
@@ -86,7 +88,11 @@ async fn confirm_owner(
 pub async fn recovery_codes(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (user, body) = own(ctx).await?;
     confirm_owner(ctx, &user, &body).await?;
-    let codes = ctx.app.new_recovery_codes(&ctx.actor(), &user).await?;
+    let codes = ctx
+        .app
+        .two_factor()
+        .new_recovery_codes(&ctx.actor(), &user)
+        .await?;
     Ok(reply::json(&json!({ "recoveryCodes": codes })))
 }
 
@@ -96,7 +102,8 @@ pub async fn disable(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (user, body) = own(ctx).await?;
     confirm_owner(ctx, &user, &body).await?;
     ctx.app
-        .remove_two_factor(&ctx.actor(), &user.handle, "2fa.disable")
+        .two_factor()
+        .remove(&ctx.actor(), &user.handle, "2fa.disable")
         .await?;
     Ok(reply::no_content())
 }
@@ -107,9 +114,10 @@ pub async fn disable(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn remove(ctx: &mut Ctx) -> Result<Response, AppError> {
     let body = admin_body(ctx).await?;
     let target = text_field(&body, "handle").ok_or_else(AppError::missing)?;
-    ctx.app.require_user(&target).await?;
+    ctx.app.accounts().require_user(&target).await?;
     ctx.app
-        .remove_two_factor(&ctx.actor(), &target, "2fa.remove")
+        .two_factor()
+        .remove(&ctx.actor(), &target, "2fa.remove")
         .await?;
     Ok(reply::no_content())
 }

@@ -51,7 +51,7 @@ pub fn me(ctx: &Ctx) -> Result<Response, AppError> {
 
 /// Reads the body and the `handle` the caller may act on.
 async fn target(ctx: &mut Ctx) -> Result<(serde_json::Value, String), AppError> {
-    target_with_limit(ctx, ctx.app.json_limit()).await
+    target_with_limit(ctx, ctx.app.config.json_limit()).await
 }
 
 async fn target_with_limit(
@@ -88,7 +88,10 @@ pub async fn change_name(ctx: &mut Ctx) -> Result<Response, AppError> {
     if name.trim().is_empty() {
         return Err(AppError::missing());
     }
-    ctx.app.change_name(&ctx.actor(), &handle, &name).await?;
+    ctx.app
+        .accounts()
+        .change_name(&ctx.actor(), &handle, &name)
+        .await?;
     Ok(reply::no_content())
 }
 
@@ -110,7 +113,10 @@ pub async fn change_avatar(ctx: &mut Ctx) -> Result<Response, AppError> {
             )));
         }
     }
-    ctx.app.change_avatar(&ctx.actor(), &handle, avatar).await?;
+    ctx.app
+        .accounts()
+        .change_avatar(&ctx.actor(), &handle, avatar)
+        .await?;
     Ok(reply::no_content())
 }
 
@@ -120,7 +126,7 @@ pub async fn change_avatar(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// user's `User Avatars/` a persona picture can be chosen from, by name.
 pub async fn avatar_info(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (_, handle) = target(ctx).await?;
-    let user = ctx.app.require_user(&handle).await?;
+    let user = ctx.app.accounts().require_user(&handle).await?;
     let dir = ctx
         .app
         .user_dir(&user.handle)
@@ -152,6 +158,7 @@ pub async fn choose_persona_avatar(ctx: &mut Ctx) -> Result<Response, AppError> 
     let (body, handle) = target(ctx).await?;
     let file = string_field(&body, "file").ok_or_else(AppError::missing)?;
     ctx.app
+        .settings()
         .choose_persona_avatar(&ctx.actor(), &handle, &file)
         .await?;
     Ok(reply::no_content())
@@ -189,6 +196,7 @@ pub async fn change_password(ctx: &mut Ctx) -> Result<Response, AppError> {
     let old = string_field(&body, "oldPassword");
     let new = string_field(&body, "newPassword").unwrap_or_default();
     ctx.app
+        .accounts()
         .change_password(
             &ctx.actor(),
             &handle,
@@ -208,7 +216,8 @@ pub async fn backup(ctx: &mut Ctx) -> Result<Response, AppError> {
     let caller = ctx.require_user()?.clone();
     if !ctx
         .app
-        .effective_permissions(&caller)
+        .permissions()
+        .effective(&caller)
         .await?
         .profile
         .allows(Switch::BackupDownload)
@@ -216,17 +225,18 @@ pub async fn backup(ctx: &mut Ctx) -> Result<Response, AppError> {
         let e = PermissionError::Denied(Switch::BackupDownload);
         return Err(ctx
             .app
-            .permission_refused(&ctx.actor(), "/api/users/backup", e)
+            .permissions()
+            .refused(&ctx.actor(), "/api/users/backup", e)
             .await);
     }
-    let user = ctx.app.require_user(&handle).await?;
+    let user = ctx.app.accounts().require_user(&handle).await?;
     let dir = ctx
         .app
         .user_dir(&user.handle)
         .ok_or_else(AppError::user_not_found)?;
     // Shared keys stay on the server: the archive's secrets.json is the
     // user's own keys only (a file that cannot be read as JSON is left out).
-    let shared = ctx.app.shared_keys(&user.handle).await?;
+    let shared = ctx.app.permissions().shared_keys(&user.handle).await?;
     let (mut skip, mut given) = (Vec::new(), Vec::new());
     if !shared.is_empty() {
         skip.push(SECRETS_FILE.to_string());
@@ -294,7 +304,8 @@ pub async fn check_password(ctx: &mut Ctx) -> Result<Response, AppError> {
 pub async fn reset_settings(ctx: &mut Ctx) -> Result<Response, AppError> {
     let user = confirmed_user(ctx).await?;
     ctx.app
-        .reset_settings(&ctx.actor(), &user.handle, &user.name)
+        .settings()
+        .reset(&ctx.actor(), &user.handle, &user.name)
         .await?;
     Ok(reply::no_content())
 }
@@ -303,10 +314,11 @@ pub async fn reset_settings(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// `Incorrect password` otherwise, counted per account).
 async fn confirmed_user(ctx: &mut Ctx) -> Result<UserRow, AppError> {
     let user = ctx.require_user()?.clone();
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let password = string_field(&body, "password");
     ctx.app
+        .logins()
         .confirm_password(
             &user,
             password.as_deref(),
@@ -318,14 +330,14 @@ async fn confirmed_user(ctx: &mut Ctx) -> Result<UserRow, AppError> {
 
 pub async fn reset_step1(ctx: &mut Ctx) -> Result<Response, AppError> {
     let user = ctx.require_user()?.clone();
-    ctx.app.reset_step1(&ctx.actor(), &user).await?;
+    ctx.app.logins().reset_step1(&ctx.actor(), &user).await?;
     Ok(reply::no_content())
 }
 
 /// `POST /api/users/reset-step2` {code, password} → 204, folder wiped.
 pub async fn reset_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
     let user = ctx.require_user()?.clone();
-    let limit = ctx.app.json_limit();
+    let limit = ctx.app.config.json_limit();
     let body = ctx.req.json(limit).await?;
     let code = match body.get("code") {
         None | Some(serde_json::Value::Null) => return Err(AppError::missing()),
@@ -335,6 +347,7 @@ pub async fn reset_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
     };
     let password = string_field(&body, "password");
     ctx.app
+        .logins()
         .reset_step2(&ctx.actor(), &user, code.as_deref(), password.as_deref())
         .await?;
     Ok(reply::no_content())
@@ -343,8 +356,8 @@ pub async fn reset_step2(ctx: &mut Ctx) -> Result<Response, AppError> {
 /// `POST /api/users/usage` {handle} → files and bytes per folder.
 pub async fn usage(ctx: &mut Ctx) -> Result<Response, AppError> {
     let (_, handle) = target(ctx).await?;
-    let user = ctx.app.require_user(&handle).await?;
-    let quota = ctx.app.quota_bytes(&user);
+    let user = ctx.app.accounts().require_user(&handle).await?;
+    let quota = ctx.app.quotas().quota_bytes(&user);
     let dir = ctx
         .app
         .user_dir(&handle)

@@ -206,14 +206,15 @@ pub async fn import_into(app: &Arc<App>, opts: &ImportOptions) -> Result<Report,
         report.folders_created += folders_made;
         report.warnings.extend(warnings);
         report.snapshots +=
-            app.reindex_snapshots(&handle)
+            app.snapshots()
+                .reindex(&handle)
                 .await
                 .map_err(|e| ImportError::Snapshots {
                     handle: handle.clone(),
                     message: format!("{e:?}"),
                 })?;
         if action.writes() {
-            if let Err(e) = app.refresh_persona_avatar(&handle).await {
+            if let Err(e) = app.settings().refresh_persona_avatar(&handle).await {
                 report
                     .warnings
                     .push(format!("{handle}: persona picture not read ({e:?})"));

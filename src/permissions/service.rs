@@ -58,14 +58,28 @@ impl GrantTo {
     }
 }
 
+/// Permission profiles, shared connections and usage, working on
+/// [`PermissionsState`]: a view borrowed from [`App`], so services can call
+/// each other without `Arc` cycles.
+pub struct Permissions<'a> {
+    app: &'a App,
+}
+
 impl App {
+    /// Permission profiles, shared connections and usage.
+    pub fn permissions(&self) -> Permissions<'_> {
+        Permissions { app: self }
+    }
+}
+
+impl Permissions<'_> {
     fn connection_sealer(&self) -> Result<Sealer, AppError> {
-        let key = match self.permissions.key.get() {
+        let key = match self.app.permissions.key.get() {
             Some(k) => *k,
             None => {
-                let k = sealing::load_or_create_key(&self.data_root, KEY_FILE)
+                let k = sealing::load_or_create_key(&self.app.data_root, KEY_FILE)
                     .map_err(|e| AppError::Storage(format!("the connections key file: {e}")))?;
-                *self.permissions.key.get_or_init(|| k)
+                *self.app.permissions.key.get_or_init(|| k)
             }
         };
         Ok(Sealer::new(key, PURPOSE))
@@ -73,16 +87,17 @@ impl App {
 
     /// Every profile, built-in ones first.
     pub async fn profiles(&self) -> Result<Vec<Profile>, AppError> {
-        let rows = self.store.run(|c| table::profiles(c)).await?;
+        let rows = self.app.store.run(|c| table::profiles(c)).await?;
         Ok(rows.iter().map(Profile::from_row).collect())
     }
 
     /// `user`'s permissions as they apply now (read from the database on
     /// every call, so an admin's change applies to the next request).
-    pub async fn effective_permissions(&self, user: &UserRow) -> Result<Effective, AppError> {
+    pub async fn effective(&self, user: &UserRow) -> Result<Effective, AppError> {
         let (h, admin) = (user.handle.clone(), user.admin);
-        let default = self.config.permissions.default_profile.clone();
+        let default = self.app.config.permissions.default_profile.clone();
         Ok(self
+            .app
             .store
             .run(move |c| {
                 let choice = table::user_choice(c, &h)?;
@@ -104,20 +119,16 @@ impl App {
 
     /// A refusal by the permissions layer, audited (limits are not: they
     /// are the normal end of a busy day, not an attempt).
-    pub async fn permission_refused(
-        &self,
-        actor: &Actor,
-        route: &str,
-        e: PermissionError,
-    ) -> AppError {
+    pub async fn refused(&self, actor: &Actor, route: &str, e: PermissionError) -> AppError {
         if !matches!(e, PermissionError::Limited { .. }) {
-            self.audit(
-                actor,
-                "permission.denied",
-                actor.handle.as_deref(),
-                Some(format!("{route}: {e}")),
-            )
-            .await;
+            self.app
+                .audit(
+                    actor,
+                    "permission.denied",
+                    actor.handle.as_deref(),
+                    Some(format!("{route}: {e}")),
+                )
+                .await;
         }
         e.into()
     }
@@ -133,7 +144,7 @@ impl App {
         profiles::check_name(name)?;
         let existing = {
             let n = name.to_string();
-            self.store.run(move |c| table::profile(c, &n)).await?
+            self.app.store.run(move |c| table::profile(c, &n)).await?
         };
         let profile = Profile {
             name: name.to_string(),
@@ -142,9 +153,10 @@ impl App {
             limits,
         };
         let row = profile.to_row();
-        let now = self.clock.now_ms();
+        let now = self.app.clock.now_ms();
         let stored = row.clone();
-        self.store
+        self.app
+            .store
             .run(move |c| table::put_profile(c, &stored, now))
             .await?;
         let detail = format!(
@@ -156,7 +168,9 @@ impl App {
         } else {
             "profile.create"
         };
-        self.audit(actor, action, Some(name), Some(detail)).await;
+        self.app
+            .audit(actor, action, Some(name), Some(detail))
+            .await;
         // Read back as stored (the admin profile allows everything).
         Ok(Profile::from_row(&row))
     }
@@ -164,7 +178,7 @@ impl App {
     /// Deletes a profile that is neither built in nor the configured
     /// default; its users fall back to the default, its grants go.
     pub async fn delete_profile(&self, actor: &Actor, name: &str) -> Result<(), AppError> {
-        if name == self.config.permissions.default_profile {
+        if name == self.app.config.permissions.default_profile {
             return Err(PermissionError::Conflict(format!(
                 "'{name}' is the default profile (permissions.defaultProfile); change that first"
             ))
@@ -172,6 +186,7 @@ impl App {
         }
         let n = name.to_string();
         let (row, deleted) = self
+            .app
             .store
             .run(move |c| {
                 let row = table::profile(c, &n)?;
@@ -190,7 +205,9 @@ impl App {
             _ => {}
         }
         if deleted {
-            self.audit(actor, "profile.delete", Some(name), None).await;
+            self.app
+                .audit(actor, "profile.delete", Some(name), None)
+                .await;
             self.place_shared_everywhere().await;
         }
         Ok(())
@@ -203,10 +220,11 @@ impl App {
         handle: &str,
         choice: UserChoice,
     ) -> Result<(), AppError> {
-        self.require_user(handle).await?;
+        self.app.accounts().require_user(handle).await?;
         if let Some(p) = &choice.profile {
             let n = p.clone();
             if self
+                .app
                 .store
                 .run(move |c| table::profile(c, &n))
                 .await?
@@ -223,24 +241,27 @@ impl App {
             choice.at_once
         );
         let h = handle.to_string();
-        self.store
+        self.app
+            .store
             .run(move |c| table::put_user_choice(c, &h, &choice))
             .await?;
-        self.audit(actor, "user.permissions", Some(handle), Some(detail))
+        self.app
+            .audit(actor, "user.permissions", Some(handle), Some(detail))
             .await;
         self.place_shared(handle).await?;
         Ok(())
     }
 
     /// Every account's profile, overrides, limits and counts, for admins.
-    pub async fn permissions_overview(&self) -> Result<Value, AppError> {
-        let users = self.users().await?;
-        let now = self.clock.now_ms();
+    pub async fn overview(&self) -> Result<Value, AppError> {
+        let users = self.app.users().await?;
+        let now = self.app.clock.now_ms();
         let mut out = Vec::new();
         for u in users.list.iter() {
-            let eff = self.effective_permissions(u).await?;
+            let eff = self.effective(u).await?;
             let h = u.handle.clone();
             let (choice, counts) = self
+                .app
                 .store
                 .run(move |c| Ok((table::user_choice(c, &h)?, usage::counts(c, &h, now)?)))
                 .await?;
@@ -255,7 +276,7 @@ impl App {
                 },
                 "limits": eff.limits,
                 "usage": counts,
-                "running": self.permissions.running.of(&u.handle),
+                "running": self.app.permissions.running.of(&u.handle),
             }));
         }
         Ok(Value::Array(out))
@@ -264,10 +285,11 @@ impl App {
     /// What `user` may do and how much they have used: the account page's
     /// "Permissions" card.
     pub async fn own_permissions(&self, user: &UserRow) -> Result<Value, AppError> {
-        let eff = self.effective_permissions(user).await?;
-        let now = self.clock.now_ms();
+        let eff = self.effective(user).await?;
+        let now = self.app.clock.now_ms();
         let h = user.handle.clone();
         let (counts, placed) = self
+            .app
             .store
             .run(move |c| Ok((usage::counts(c, &h, now)?, table::placed(c, &h)?)))
             .await?;
@@ -281,7 +303,7 @@ impl App {
             })).collect::<Vec<_>>(),
             "limits": eff.limits,
             "usage": counts,
-            "running": self.permissions.running.of(&user.handle),
+            "running": self.app.permissions.running.of(&user.handle),
             "resets": { "hour": hour_resets, "day": day_resets },
             "shared": placed.iter().map(|(key, conn)| json!({ "name": conn, "secretKey": key })).collect::<Vec<_>>(),
         }))
@@ -289,11 +311,12 @@ impl App {
 
     /// Daily generation counts of the last two weeks, for the admin chart.
     pub async fn usage_history(&self, handle: &str) -> Result<Value, AppError> {
-        let user = self.require_user(handle).await?;
-        let eff = self.effective_permissions(&user).await?;
-        let now = self.clock.now_ms();
+        let user = self.app.accounts().require_user(handle).await?;
+        let eff = self.effective(&user).await?;
+        let now = self.app.clock.now_ms();
         let h = handle.to_string();
         let (days, counts) = self
+            .app
             .store
             .run(move |c| {
                 Ok((
@@ -314,6 +337,7 @@ impl App {
     /// The connections without their values, each with its grants.
     pub async fn connections_overview(&self) -> Result<Value, AppError> {
         let (rows, grants) = self
+            .app
             .store
             .run(|c| Ok((table::connections(c)?, table::grants(c)?)))
             .await?;
@@ -349,7 +373,10 @@ impl App {
         let name = spec.name.clone();
         let existing = {
             let n = name.clone();
-            self.store.run(move |c| table::connection(c, &n)).await?
+            self.app
+                .store
+                .run(move |c| table::connection(c, &n))
+                .await?
         };
         let sealer = self.connection_sealer()?;
         let value = match (&spec.value, &existing) {
@@ -362,7 +389,7 @@ impl App {
                 .into())
             }
         };
-        let now = self.clock.now_ms();
+        let now = self.app.clock.now_ms();
         let row = ConnectionRow {
             name: name.clone(),
             secret_key: spec.secret_key.clone(),
@@ -373,7 +400,8 @@ impl App {
             created: existing.as_ref().map_or(now, |r| r.created),
             updated: now,
         };
-        self.store
+        self.app
+            .store
             .run(move |c| table::put_connection(c, &row))
             .await?;
         // The value never reaches the log or the audit row.
@@ -389,7 +417,9 @@ impl App {
         } else {
             "connection.create"
         };
-        self.audit(actor, action, Some(&name), Some(detail)).await;
+        self.app
+            .audit(actor, action, Some(&name), Some(detail))
+            .await;
         self.place_shared_everywhere().await;
         Ok(())
     }
@@ -398,13 +428,15 @@ impl App {
     pub async fn delete_connection(&self, actor: &Actor, name: &str) -> Result<(), AppError> {
         let n = name.to_string();
         if !self
+            .app
             .store
             .run(move |c| table::delete_connection(c, &n))
             .await?
         {
             return Err(PermissionError::NotFound(format!("No connection '{name}'")).into());
         }
-        self.audit(actor, "connection.delete", Some(name), None)
+        self.app
+            .audit(actor, "connection.delete", Some(name), None)
             .await;
         self.place_shared_everywhere().await;
         Ok(())
@@ -422,6 +454,7 @@ impl App {
     ) -> Result<(), AppError> {
         let (n, t) = (name.to_string(), target.to_string());
         let (conn, profile) = self
+            .app
             .store
             .run(move |c| Ok((table::connection(c, &n)?, table::profile(c, &t)?)))
             .await?;
@@ -433,7 +466,7 @@ impl App {
                 return Err(PermissionError::NotFound(format!("No profile '{target}'")).into())
             }
             GrantTo::User if on => {
-                self.require_user(target).await?;
+                self.app.accounts().require_user(target).await?;
             }
             _ => {}
         }
@@ -442,20 +475,25 @@ impl App {
             kind: to.as_str().to_string(),
             target: target.to_string(),
         };
-        let changed = self.store.run(move |c| table::set_grant(c, &g, on)).await?;
+        let changed = self
+            .app
+            .store
+            .run(move |c| table::set_grant(c, &g, on))
+            .await?;
         if changed {
             let action = if on {
                 "connection.grant"
             } else {
                 "connection.revoke"
             };
-            self.audit(
-                actor,
-                action,
-                Some(name),
-                Some(format!("{}={target}", to.as_str())),
-            )
-            .await;
+            self.app
+                .audit(
+                    actor,
+                    action,
+                    Some(name),
+                    Some(format!("{}={target}", to.as_str())),
+                )
+                .await;
             self.place_shared_everywhere().await;
         }
         Ok(())
@@ -465,7 +503,8 @@ impl App {
     /// connections are read and opened once for all accounts; a failure
     /// for one account is logged and the others go on.
     pub async fn place_shared_everywhere(&self) {
-        let (Ok(users), Ok(shared)) = (self.users().await, self.open_connections().await) else {
+        let (Ok(users), Ok(shared)) = (self.app.users().await, self.open_connections().await)
+        else {
             return;
         };
         for u in users.list.iter() {
@@ -482,7 +521,7 @@ impl App {
     /// Writes the values of the connections granted to `handle` into
     /// their secrets.json and takes out those no longer granted.
     pub async fn place_shared(&self, handle: &str) -> Result<(), AppError> {
-        let wanted = match self.find_user(handle).await? {
+        let wanted = match self.app.accounts().find_user(handle).await? {
             Some(user) => {
                 let shared = self.open_connections().await?;
                 self.wanted_secrets(&user, &shared).await?
@@ -499,9 +538,10 @@ impl App {
     }
 
     async fn write_placements(&self, handle: &str, wanted: Wanted) -> Result<(), AppError> {
-        let _one_at_a_time = self.permissions.placing.lock().await;
+        let _one_at_a_time = self.app.permissions.placing.lock().await;
         let h = handle.to_string();
         let before: Vec<String> = self
+            .app
             .store
             .run(move |c| table::placed(c, &h))
             .await?
@@ -511,7 +551,7 @@ impl App {
         if before.is_empty() && wanted.is_empty() {
             return Ok(());
         }
-        let Some(dir) = self.user_dir(handle).filter(|d| d.is_dir()) else {
+        let Some(dir) = self.app.user_dir(handle).filter(|d| d.is_dir()) else {
             return Ok(());
         };
         let record: Vec<(String, String)> = wanted
@@ -522,7 +562,8 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(e.to_string()))??;
         let h = handle.to_string();
-        self.store
+        self.app
+            .store
             .run(move |c| table::set_placed(c, &h, &record))
             .await?;
         Ok(())
@@ -533,6 +574,7 @@ impl App {
     /// every grant.
     async fn open_connections(&self) -> Result<OpenConnections, AppError> {
         let (rows, grants) = self
+            .app
             .store
             .run(|c| Ok((table::connections(c)?, table::grants(c)?)))
             .await?;
@@ -562,7 +604,7 @@ impl App {
         user: &UserRow,
         shared: &OpenConnections,
     ) -> Result<Wanted, AppError> {
-        let eff = self.effective_permissions(user).await?;
+        let eff = self.effective(user).await?;
         let mut wanted = Wanted::new();
         for (kind, target) in [("user", &user.handle), ("profile", &eff.profile.name)] {
             for g in shared
@@ -587,6 +629,7 @@ impl App {
     pub async fn shared_rules(&self, handle: &str) -> Result<Vec<Rule>, AppError> {
         let h = handle.to_string();
         let (placed, rows) = self
+            .app
             .store
             .run(move |c| Ok((table::placed(c, &h)?, table::connections(c)?)))
             .await?;
@@ -608,6 +651,7 @@ impl App {
     pub async fn shared_keys(&self, handle: &str) -> Result<Vec<String>, AppError> {
         let h = handle.to_string();
         Ok(self
+            .app
             .store
             .run(move |c| table::placed(c, &h))
             .await?
@@ -618,8 +662,9 @@ impl App {
 
     /// Drops hourly generation counts older than [`KEEP_DAYS`].
     pub async fn prune_usage(&self) {
-        let before = usage::hour_of(self.clock.now_ms()) - KEEP_DAYS * usage::HOURS_PER_DAY;
+        let before = usage::hour_of(self.app.clock.now_ms()) - KEEP_DAYS * usage::HOURS_PER_DAY;
         match self
+            .app
             .store
             .run(move |c| table::prune_generations(c, before))
             .await
@@ -636,9 +681,10 @@ impl App {
         handle: &str,
         limits: Limits,
     ) -> Result<usage::Counts, AppError> {
-        let now = self.clock.now_ms();
+        let now = self.app.clock.now_ms();
         let h = handle.to_string();
         Ok(self
+            .app
             .store
             .run(move |c| usage::take(c, &h, &limits, now))
             .await??)

@@ -53,29 +53,44 @@ impl UsageBook {
     }
 }
 
+/// Storage quotas: a view borrowed from [`App`], so services can call each
+/// other without `Arc` cycles. It borrows the `Arc<App>` rather than the
+/// `App`: a stale figure is measured again in a task that outlives the
+/// request, and that task keeps its own clone of the `Arc`.
+pub struct Quotas<'a> {
+    app: &'a Arc<App>,
+}
+
 impl App {
+    /// Storage quotas and the usage they are checked against.
+    pub fn quotas(self: &Arc<Self>) -> Quotas<'_> {
+        Quotas { app: self }
+    }
+}
+
+impl Quotas<'_> {
     /// An account's quota in bytes; None when it has none.
     pub fn quota_bytes(&self, u: &UserRow) -> Option<u64> {
         let mb = u
             .quota_mb
-            .unwrap_or(self.config.quotas.default_mb.min(i64::MAX as u64) as i64);
+            .unwrap_or(self.app.config.quotas.default_mb.min(i64::MAX as u64) as i64);
         (mb > 0).then(|| (mb as u64).saturating_mul(1024 * 1024))
     }
 
     /// The bytes an account's folder holds, as last measured (see the
     /// module's notes); measured now only the first time.
-    pub async fn used_bytes(self: &Arc<Self>, handle: &str) -> Result<u64, AppError> {
-        let now = self.clock.now_ms();
-        let known = self.usage_book.lock().get(handle).copied();
+    pub async fn used_bytes(&self, handle: &str) -> Result<u64, AppError> {
+        let now = self.app.clock.now_ms();
+        let known = self.app.usage_book.lock().get(handle).copied();
         match known {
             Some(k) if now - k.measured_ms < FRESH_MS || k.measuring => Ok(k.bytes),
             Some(k) => {
-                if let Some(entry) = self.usage_book.lock().get_mut(handle) {
+                if let Some(entry) = self.app.usage_book.lock().get_mut(handle) {
                     entry.measuring = true;
                 }
-                let (app, h) = (self.clone(), handle.to_string());
+                let (app, h) = (self.app.clone(), handle.to_string());
                 tokio::spawn(async move {
-                    let measured = app.measure_folder(&h).await;
+                    let measured = app.quotas().measure_folder(&h).await;
                     let mut book = app.usage_book.lock();
                     match measured {
                         Ok(bytes) => {
@@ -97,7 +112,7 @@ impl App {
             }
             None => {
                 let bytes = self.measure_folder(handle).await?;
-                self.usage_book.lock().insert(
+                self.app.usage_book.lock().insert(
                     handle.to_string(),
                     Known {
                         bytes,
@@ -111,7 +126,10 @@ impl App {
     }
 
     async fn measure_folder(&self, handle: &str) -> Result<u64, AppError> {
-        let dir = self.user_dir(handle).ok_or_else(AppError::user_not_found)?;
+        let dir = self
+            .app
+            .user_dir(handle)
+            .ok_or_else(AppError::user_not_found)?;
         tokio::task::spawn_blocking(move || usage::measure(&dir).map(|u| u.bytes))
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?
@@ -120,12 +138,8 @@ impl App {
 
     /// Refuses a write that adds `incoming` bytes to `handle`'s folder
     /// when the account is over its quota or the write would take it over.
-    pub async fn check_quota(
-        self: &Arc<Self>,
-        handle: &str,
-        incoming: u64,
-    ) -> Result<(), AppError> {
-        let Some(user) = self.find_user_shared(handle).await? else {
+    pub async fn check(&self, handle: &str, incoming: u64) -> Result<(), AppError> {
+        let Some(user) = self.app.accounts().find_user_shared(handle).await? else {
             return Ok(());
         };
         let Some(limit) = self.quota_bytes(&user) else {

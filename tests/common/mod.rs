@@ -100,6 +100,7 @@ impl Server {
     /// Creates a user through the console path (no HTTP).
     pub async fn create_user(&self, handle: &str, password: Option<&str>, admin: bool) {
         self.app
+            .accounts()
             .create_user(
                 &innkeeper::app::Actor::console(),
                 innkeeper::accounts::service::NewUser {

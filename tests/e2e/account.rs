@@ -38,7 +38,7 @@ async fn change_name_avatar_and_password() {
     let msg = b.act_ok(&t("account-name-save")).await;
     assert_eq!(msg, "Display name saved.");
     assert_eq!(b.text(&t("header-name")).await, "Alice Liddell");
-    let row = s.app.find_user("alice").await.unwrap().unwrap();
+    let row = s.app.accounts().find_user("alice").await.unwrap().unwrap();
     assert_eq!(row.name, "Alice Liddell");
 
     // Picture: a 90×60 PNG through the file input, cropped to a square.
@@ -73,6 +73,7 @@ async fn change_name_avatar_and_password() {
     assert!(avatar.starts_with("/avatars/alice?v="), "{avatar}");
     let stored = s
         .app
+        .accounts()
         .find_user("alice")
         .await
         .unwrap()
@@ -360,6 +361,7 @@ async fn focus_is_never_hidden_and_the_session_end_says_why() {
     }
     // The admin disables alice; her next action shows why it failed.
     s.app
+        .accounts()
         .set_enabled(&innkeeper::app::Actor::console(), "alice", false)
         .await
         .unwrap();
@@ -453,7 +455,7 @@ async fn the_small_things() {
     let st = b.act(&t("admin-create-submit")).await;
     assert_eq!(st.kind, "error");
     assert_eq!(st.text, "Passwords must be at least 8 characters long.");
-    assert!(s.app.find_user("cleo").await.unwrap().is_none());
+    assert!(s.app.accounts().find_user("cleo").await.unwrap().is_none());
 
     // Paragraphs in a dialog are spaced.
     b.admin_tab("accounts").await;
@@ -546,6 +548,7 @@ async fn avatars_say_where_they_come_from() {
     assert_eq!(settings["user_avatar"], "other.png");
     assert_eq!(
         s.app
+            .accounts()
             .find_user("alice")
             .await
             .unwrap()
@@ -570,6 +573,7 @@ async fn avatars_say_where_they_come_from() {
 
     // The admin: alice disabled still has her picture in the list.
     s.app
+        .accounts()
         .set_enabled(&Actor::console(), "alice", false)
         .await
         .unwrap();
@@ -605,7 +609,7 @@ async fn avatars_say_where_they_come_from() {
     .await;
     let st = b.status_after(before).await;
     assert_eq!(st.text, "Saved the name and picture of alice.");
-    let row = s.app.find_user("alice").await.unwrap().unwrap();
+    let row = s.app.accounts().find_user("alice").await.unwrap().unwrap();
     assert_eq!(row.name, "Alice Liddell");
     assert!(row.avatar_tag.is_some(), "an uploaded picture");
     assert_eq!(

@@ -86,6 +86,7 @@ async fn admin_creates_enables_and_promotes() {
     );
     let zoe = s
         .app
+        .accounts()
         .find_user("zoe-quinn")
         .await
         .unwrap()
@@ -121,7 +122,15 @@ async fn admin_creates_enables_and_promotes() {
             .as_deref(),
         Some("disabled")
     );
-    assert!(!s.app.find_user("alice").await.unwrap().unwrap().enabled);
+    assert!(
+        !s.app
+            .accounts()
+            .find_user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
     let mut c = s.client();
     let (status, body) = c
         .post(
@@ -136,7 +145,15 @@ async fn admin_creates_enables_and_promotes() {
         b.attr(&row("alice"), "data-enabled").await.as_deref(),
         Some("1")
     );
-    assert!(s.app.find_user("alice").await.unwrap().unwrap().enabled);
+    assert!(
+        s.app
+            .accounts()
+            .find_user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
 
     // Promote, then demote.
     row_action(&b, "alice", "admin-promote").await;
@@ -150,14 +167,30 @@ async fn admin_creates_enables_and_promotes() {
             .as_deref(),
         Some("admin")
     );
-    assert!(s.app.find_user("alice").await.unwrap().unwrap().admin);
+    assert!(
+        s.app
+            .accounts()
+            .find_user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .admin
+    );
     b.shot_test().await;
     row_action(&b, "alice", "admin-demote").await;
     assert_eq!(
         b.attr(&row("alice"), "data-admin").await.as_deref(),
         Some("0")
     );
-    assert!(!s.app.find_user("alice").await.unwrap().unwrap().admin);
+    assert!(
+        !s.app
+            .accounts()
+            .find_user("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .admin
+    );
     b.close().await;
     s.stop().await;
 }
@@ -253,7 +286,7 @@ async fn admin_deletes_accounts_and_reads_the_audit_log() {
     let st = b.status_after(before).await;
     assert_eq!(st.text, "bob was deleted; their data folder was kept.");
     assert_eq!(b.count(&row("bob")).await, 0);
-    assert!(s.app.find_user("bob").await.unwrap().is_none());
+    assert!(s.app.accounts().find_user("bob").await.unwrap().is_none());
     assert!(s.user_dir("bob").is_dir(), "the folder stays");
 
     // Delete with "also delete their data".
@@ -270,7 +303,7 @@ async fn admin_deletes_accounts_and_reads_the_audit_log() {
     let st = b.status_after(before).await;
     assert_eq!(st.text, "alice and their data were deleted.");
     assert_eq!(b.count(&row("alice")).await, 0);
-    assert!(s.app.find_user("alice").await.unwrap().is_none());
+    assert!(s.app.accounts().find_user("alice").await.unwrap().is_none());
     assert!(!s.user_dir("alice").exists(), "the folder is gone");
     assert_eq!(b.text(&t("admin-user-count")).await, "2 accounts");
 
@@ -359,7 +392,7 @@ async fn destructive_dialogs_are_safe() {
     let before = b.seq().await;
     press_enter(&b).await;
     assert_eq!(b.status_after(before).await.text, "bob was not deleted.");
-    assert!(s.app.find_user("bob").await.unwrap().is_some());
+    assert!(s.app.accounts().find_user("bob").await.unwrap().is_some());
 
     // Enter in the purge box does not confirm either.
     b.choose_in_row("bob", "admin-delete").await;
@@ -369,7 +402,7 @@ async fn destructive_dialogs_are_safe() {
     press_enter(&b).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(b.visible(&t("confirm-dialog")).await, "still open");
-    assert!(s.app.find_user("bob").await.unwrap().is_some());
+    assert!(s.app.accounts().find_user("bob").await.unwrap().is_some());
     assert_eq!(b.text(&t("confirm-ok")).await, "Delete account and data");
     // Without the handle typed out the dialog stays open and says why.
     b.click(&t("confirm-ok")).await;
@@ -381,7 +414,7 @@ async fn destructive_dialogs_are_safe() {
     b.fill(&t("admin-delete-handle"), "bo").await;
     press_enter(&b).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(s.app.find_user("bob").await.unwrap().is_some());
+    assert!(s.app.accounts().find_user("bob").await.unwrap().is_some());
     b.fill(&t("admin-delete-handle"), "bob").await;
     let before = b.seq().await;
     b.click(&t("confirm-ok")).await;
@@ -603,7 +636,16 @@ async fn forms_say_what_happened() {
     );
     let msg = b.act_ok(&t("admin-create-submit")).await;
     assert_eq!(msg, format!("Account {cut} created."));
-    assert_eq!(s.app.find_user(&cut).await.unwrap().unwrap().name, long);
+    assert_eq!(
+        s.app
+            .accounts()
+            .find_user(&cut)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        long
+    );
 
     // A typed handle that gets rewritten shows what it becomes first.
     b.fill(&t("admin-create-name"), "Robert").await;
@@ -631,7 +673,13 @@ async fn forms_say_what_happened() {
     let differ = "The two passwords differ: type the same password in both fields.";
     assert_eq!((st.kind.as_str(), st.text.as_str()), ("error", differ));
     assert_eq!(b.text(&t("admin-create-error")).await, differ);
-    assert!(s.app.find_user("bob-smith").await.unwrap().is_none());
+    assert!(s
+        .app
+        .accounts()
+        .find_user("bob-smith")
+        .await
+        .unwrap()
+        .is_none());
     // …and can be shown.
     b.click(&t("admin-create-password-show")).await;
     for f in ["admin-create-password", "admin-create-password-confirm"] {
@@ -657,6 +705,7 @@ async fn forms_say_what_happened() {
 
     // A folder kept from a deleted account: the new one takes it over.
     s.app
+        .accounts()
         .delete_user(&innkeeper::app::Actor::console(), "bob", false)
         .await
         .unwrap();
@@ -719,6 +768,7 @@ async fn forms_say_what_happened() {
     assert_eq!(b.status_after(before).await.kind, "info");
     assert!(s
         .app
+        .accounts()
         .find_user("alice")
         .await
         .unwrap()
@@ -734,6 +784,7 @@ async fn forms_say_what_happened() {
     );
     assert!(s
         .app
+        .accounts()
         .find_user("alice")
         .await
         .unwrap()

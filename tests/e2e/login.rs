@@ -300,6 +300,7 @@ async fn discreet_mode_reveals_nothing() {
     let s = Server::start_with(|c| c.enable_discreet_login = true).await;
     s.create_user("carol", Some("pw-carol"), false).await;
     s.app
+        .accounts()
         .set_enabled(&innkeeper::app::Actor::console(), "carol", false)
         .await
         .unwrap();

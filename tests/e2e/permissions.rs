@@ -112,6 +112,7 @@ async fn a_profile_made_in_the_ui_reaches_the_account_page() {
     // bob generated three times.
     for _ in 0..3 {
         s.app
+            .permissions()
             .count_generation("bob", Limits::default())
             .await
             .expect("a generation counted");

@@ -71,6 +71,7 @@ async fn populate(s: &Server) {
     ];
     for (handle, name, password, admin, colours) in people {
         s.app
+            .accounts()
             .create_user(
                 &Actor::console(),
                 NewUser {
@@ -84,6 +85,7 @@ async fn populate(s: &Server) {
             .expect("user created");
         if let Some((from, to)) = colours {
             s.app
+                .accounts()
                 .change_avatar(&Actor::console(), handle, Some(avatar(from, to)))
                 .await
                 .expect("avatar set");
@@ -93,7 +95,8 @@ async fn populate(s: &Server) {
     let text = std::fs::read_to_string(s.user_dir("mira").join("settings.json")).expect("settings");
     let settings: serde_json::Value = serde_json::from_str(&text).expect("settings JSON");
     s.app
-        .settings_save("mira", &settings)
+        .settings()
+        .save("mira", &settings)
         .await
         .expect("settings saved");
 }

@@ -78,6 +78,7 @@ async fn status_messages_behave() {
     // An error only the status tells: shown, said as an alert, and it stays.
     b.open_view("admin").await;
     s.app
+        .accounts()
         .delete_user(&Actor::console(), "alice", false)
         .await
         .expect("deleted behind the page's back");

@@ -88,7 +88,13 @@ async fn turn_on_then_log_in_with_a_code_and_with_a_recovery_code() {
     b.wait_attr(&t("two-factor-card"), "data-state", "on").await;
     b.wait_attr(&t("two-factor-state"), "data-codes-left", "10")
         .await;
-    let alice = s.app.find_user_fresh("alice").await.unwrap().unwrap();
+    let alice = s
+        .app
+        .accounts()
+        .find_user_fresh("alice")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(alice.two_factor);
 
     // Log out; the password alone now leads to the code step, with no
@@ -167,6 +173,7 @@ async fn turn_off_with_the_password() {
         .await;
     assert!(
         !s.app
+            .accounts()
             .find_user_fresh("alice")
             .await
             .unwrap()
@@ -186,9 +193,16 @@ async fn an_admin_required_to_turn_it_on_sees_only_that_then_removes_someones() 
     s.create_user("boss", Some("pw-boss"), true).await;
     s.create_user("alice", Some("pw-alice"), false).await;
     // alice has two-factor login on already.
-    let alice = s.app.find_user_fresh("alice").await.unwrap().unwrap();
+    let alice = s
+        .app
+        .accounts()
+        .find_user_fresh("alice")
+        .await
+        .unwrap()
+        .unwrap();
     s.app
-        .begin_two_factor_with(&alice, b"12345678901234567890")
+        .two_factor()
+        .begin_with(&alice, b"12345678901234567890")
         .await
         .unwrap();
     s.app
@@ -236,6 +250,7 @@ async fn an_admin_required_to_turn_it_on_sees_only_that_then_removes_someones() 
     .await;
     assert!(
         !s.app
+            .accounts()
             .find_user_fresh("alice")
             .await
             .unwrap()
