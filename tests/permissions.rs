@@ -293,6 +293,14 @@ async fn url_imports_to_loopback_are_refused_unless_allowed() {
     s.stop().await;
 }
 
+/// The last lines of `handle`'s SillyTavern log, for a failure message.
+fn log_tail(s: &Server, handle: &str) -> String {
+    let log = s.data_root().join(".app").join(format!("{handle}.log"));
+    let text = std::fs::read_to_string(&log).unwrap_or_else(|e| format!("({e})"));
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
 /// Every file in a zip, as (name, bytes).
 fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
@@ -354,7 +362,13 @@ async fn a_shared_key_reaches_the_model_server_but_never_the_user() {
     let file = s.user_dir("mia").join("secrets.json");
     let secrets: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(secrets["api_key_custom"], SHARED);
-    assert_eq!(secrets["api_key_claude"], "mine");
+    assert_eq!(
+        secrets["api_key_claude"],
+        "mine",
+        "the user's own key is gone; keys in the file: {:?}; SillyTavern's log ends:\n{}",
+        secrets.as_object().map(|m| m.keys().collect::<Vec<_>>()),
+        log_tail(&s, "mia")
+    );
     assert_eq!(s.process("mia")["state"], "running");
 
     // The key reaches the allowed server through SillyTavern.

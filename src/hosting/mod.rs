@@ -9,6 +9,7 @@
 
 pub mod console;
 pub mod install;
+pub mod listener;
 pub mod output;
 pub mod process;
 pub mod proxy;

@@ -99,7 +99,8 @@ pub fn spawn(l: &Launch<'_>) -> std::io::Result<Started> {
 
 /// A free loopback port, not one of `taken`. The port is released before
 /// SillyTavern binds it (it cannot be handed a socket); a start that meets
-/// EADDRINUSE is retried on another port.
+/// EADDRINUSE is retried on another port, and until then an answer on the
+/// port counts only from the process's own socket (hosting::listener).
 pub fn free_port(taken: &std::collections::HashSet<u16>) -> std::io::Result<u16> {
     for _ in 0..64 {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))?

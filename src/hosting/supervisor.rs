@@ -20,6 +20,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::install::Install;
+use super::listener;
 use super::process::{self, Launch, STOP_GRACE};
 use super::proxy::Proxy;
 use super::public_files::PublicFiles;
@@ -750,7 +751,12 @@ impl Supervisor {
             let ready = loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        if self.proxy.probe(port).await {
+                        // The answer must come from this process's own
+                        // socket (see hosting::listener); `/proc` unread
+                        // leaves the answer alone to decide.
+                        if self.proxy.probe(port).await
+                            && listener::owner(started.pid, port) != listener::Owner::Other
+                        {
                             break Ok(());
                         }
                     }
