@@ -99,7 +99,7 @@ impl Permissions<'_> {
         Ok(self
             .app
             .store
-            .run(move |c| {
+            .run_quick(move |c| {
                 let choice = table::user_choice(c, &h)?;
                 let wanted = if admin {
                     ADMIN.to_string()
@@ -631,7 +631,7 @@ impl Permissions<'_> {
         let (placed, rows) = self
             .app
             .store
-            .run(move |c| Ok((table::placed(c, &h)?, table::connections(c)?)))
+            .run_quick(move |c| Ok((table::placed(c, &h)?, table::connections(c)?)))
             .await?;
         Ok(placed
             .iter()
@@ -686,7 +686,7 @@ impl Permissions<'_> {
         Ok(self
             .app
             .store
-            .run(move |c| usage::take(c, &h, &limits, now))
+            .run_quick(move |c| usage::take(c, &h, &limits, now))
             .await??)
     }
 }
