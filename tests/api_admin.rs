@@ -200,7 +200,7 @@ async fn user_may_use_private_routes_but_not_admin_ones() {
         assert_eq!(a.error(), "Unauthorized", "POST {path}");
     }
     // Nothing happened to bob.
-    let bob = s.app.accounts().find_user("bob").await.unwrap().unwrap();
+    let bob = s.user_row("bob").await.unwrap();
     assert_eq!(bob.name, "bob name");
     assert!(bob.avatar.is_none());
     s.login("bob", "pw-bob").await;
@@ -231,17 +231,11 @@ async fn admin_may_use_every_route_and_act_on_others() {
             a.body
         );
     }
-    let bob = s.app.accounts().find_user("bob").await.unwrap().unwrap();
+    let bob = s.user_row("bob").await.unwrap();
     assert_eq!(bob.name, "Hacked");
     assert_eq!(bob.avatar.as_deref(), Some(PNG));
     s.login("bob", "hacked").await;
-    assert!(s
-        .app
-        .accounts()
-        .find_user("newbie")
-        .await
-        .unwrap()
-        .is_some());
+    assert!(s.user_row("newbie").await.is_some());
     s.stop().await;
 }
 
@@ -368,7 +362,7 @@ async fn flag_answers() {
             let (status, _) = c.post(&path, json!({ "handle": "spare" })).await;
             assert_eq!(status, StatusCode::NO_CONTENT, "{route}");
         }
-        let spare = s.app.accounts().find_user("spare").await.unwrap().unwrap();
+        let spare = s.user_row("spare").await.unwrap();
         match route {
             "promote" => assert!(spare.admin),
             "demote" => assert!(!spare.admin),
@@ -445,7 +439,7 @@ async fn delete_answers_and_the_folder() {
         .post("/api/users/delete", json!({ "handle": "alice" }))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(s.app.accounts().find_user("alice").await.unwrap().is_none());
+    assert!(s.user_row("alice").await.is_none());
     assert_eq!(
         std::fs::read(dir.join("characters/hero.png")).unwrap(),
         b"hero"
@@ -832,16 +826,7 @@ async fn avatar_body_limit_is_its_own() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{b}");
-    assert_eq!(
-        s.app
-            .accounts()
-            .find_user("alice")
-            .await
-            .unwrap()
-            .unwrap()
-            .avatar,
-        Some(big.clone())
-    );
+    assert_eq!(s.user_row("alice").await.unwrap().avatar, Some(big.clone()));
     let huge = format!("data:image/png;base64,{}", "A".repeat(3 * 1024 * 1024 + 4));
     let a = c
         .send(

@@ -849,15 +849,6 @@ async fn a_chunked_body_over_the_limit_is_413() {
     let (status, text) = common::raw_request(&s.base, &req).await;
     assert_eq!(status, 413, "{}", &text[..text.len().min(300)]);
     assert!(text.contains("\"error\""), "{text}");
-    assert_eq!(
-        s.app
-            .accounts()
-            .find_user("alice")
-            .await
-            .unwrap()
-            .unwrap()
-            .name,
-        "alice name"
-    );
+    assert_eq!(s.user_row("alice").await.unwrap().name, "alice name");
     s.stop().await;
 }

@@ -193,13 +193,7 @@ async fn sso_header_logs_in_from_trusted_proxies_only() {
     // Unknown handle without autoCreate.
     let resp = me(Some("stranger")).await.unwrap();
     assert_eq!(resp.status(), 403);
-    assert!(s
-        .app
-        .accounts()
-        .find_user("stranger")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(s.user_row("stranger").await.is_none());
     // No header: anonymous.
     assert_eq!(me(None).await.unwrap().status(), 403);
     // A request that fails after the SSO login (here: a POST without a
@@ -232,13 +226,7 @@ async fn sso_header_logs_in_from_trusted_proxies_only() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let u = s
-        .app
-        .accounts()
-        .find_user("new-person")
-        .await
-        .unwrap()
-        .expect("created");
+    let u = s.user_row("new-person").await.expect("created");
     assert!(!u.admin && u.enabled);
     assert!(s.user_dir("new-person").join("settings.json").is_file());
     s.stop().await;

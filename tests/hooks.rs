@@ -171,13 +171,7 @@ end)"#),
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert_eq!(body["error"], "No Mallorys here.");
-    assert!(s
-        .app
-        .accounts()
-        .find_user("mallory")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(s.user_row("mallory").await.is_none());
     assert!(!s.user_dir("mallory").exists(), "no folder");
     assert!(
         !hooks_dir(&s).join("private/reached.log").exists(),
@@ -191,13 +185,7 @@ end)"#),
         )
         .await;
     assert_eq!(st, StatusCode::OK);
-    let u = s
-        .app
-        .accounts()
-        .find_user("renamed")
-        .await
-        .unwrap()
-        .unwrap();
+    let u = s.user_row("renamed").await.unwrap();
     assert_eq!(u.name, "Given By Hook");
     assert!(u.admin);
 
@@ -210,13 +198,7 @@ end)"#),
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert_eq!(body["error"], "Keeper stays.");
-    assert!(s
-        .app
-        .accounts()
-        .find_user("keeper")
-        .await
-        .unwrap()
-        .is_some());
+    assert!(s.user_row("keeper").await.is_some());
     assert!(s.user_dir("keeper").join("settings.json").is_file());
 
     s.create_user("night-owl", Some("pw"), false).await;
@@ -304,7 +286,7 @@ end)
         .post("/api/users/create", json!({"handle": "bomb", "name": "B"}))
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
-    assert!(s.app.accounts().find_user("bomb").await.unwrap().is_none());
+    assert!(s.user_row("bomb").await.is_none());
     let worst = pings.await.unwrap();
     println!("slowest /healthz while scripts ran away: {worst:?}");
     // After all that the scripts still work for ordinary events.
@@ -372,32 +354,14 @@ async fn load_errors_name_file_and_line_and_edits_apply_live() {
         .post("/api/users/create", json!({"handle": "a2", "name": "A"}))
         .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(
-        s.app
-            .accounts()
-            .find_user("a2")
-            .await
-            .unwrap()
-            .unwrap()
-            .name,
-        "edited A"
-    );
+    assert_eq!(s.user_row("a2").await.unwrap().name, "edited A");
     // Removing the file removes its handlers.
     std::fs::remove_file(scripts.join("gate.lua")).unwrap();
     let (st, _) = admin
         .post("/api/users/create", json!({"handle": "a3", "name": "A"}))
         .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(
-        s.app
-            .accounts()
-            .find_user("a3")
-            .await
-            .unwrap()
-            .unwrap()
-            .name,
-        "A"
-    );
+    assert_eq!(s.user_row("a3").await.unwrap().name, "A");
     s.stop().await;
 }
 

@@ -130,7 +130,7 @@ async fn expiry_uses_and_revocation_end_a_link() {
     let (_, a) = accept(&s, &short, "late").await;
     assert_eq!(a.status, StatusCode::GONE);
     assert!(a.error().contains("expired"), "{}", a.body);
-    assert!(s.app.accounts().find_user("late").await.unwrap().is_none());
+    assert!(s.user_row("late").await.is_none());
 
     // Withdrawn.
     let (revoked, row) = invite(&mut admin, json!({})).await;
@@ -203,13 +203,7 @@ async fn a_set_handle_is_kept_and_a_taken_handle_costs_no_use() {
     let (_, a) = accept(&s, &carol, "mallory").await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body["handle"], "carol");
-    assert!(s
-        .app
-        .accounts()
-        .find_user("mallory")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(s.user_row("mallory").await.is_none());
 
     // A handle that is taken (in any spelling) is refused and the use stays.
     let (open, _) = invite(&mut admin, json!({})).await;

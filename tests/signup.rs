@@ -44,7 +44,7 @@ async fn sign_up_is_off_unless_configured() {
     let (_, a) = sign_up(&s, "alice", "10.1.0.1").await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert!(a.error().contains("closed"), "{}", a.body);
-    assert!(s.app.accounts().find_user("alice").await.unwrap().is_none());
+    assert!(s.user_row("alice").await.is_none());
     let c = s.client();
     let info = c.fetch("/api/server-info").await;
     assert_eq!(info.body["signup"], "off");
@@ -144,7 +144,7 @@ async fn with_approval_an_account_waits_for_an_admin() {
         .send("/api/users/reject", json!({ "handle": "bob" }), &[])
         .await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
-    assert!(s.app.accounts().find_user("bob").await.unwrap().is_none());
+    assert!(s.user_row("bob").await.is_none());
     assert!(!s.user_dir("bob").exists());
     let a = admin
         .send("/api/users/reject", json!({ "handle": "nobody" }), &[])
@@ -157,15 +157,7 @@ async fn with_approval_an_account_waits_for_an_admin() {
         .send("/api/users/enable", json!({ "handle": "carol" }), &[])
         .await;
     assert_eq!(a.status, StatusCode::NO_CONTENT);
-    assert!(
-        !s.app
-            .accounts()
-            .find_user("carol")
-            .await
-            .unwrap()
-            .unwrap()
-            .pending
-    );
+    assert!(!s.user_row("carol").await.unwrap().pending);
 
     // Only admins approve and reject.
     let mut alice = s.login("alice", "pw-1").await;
@@ -210,7 +202,7 @@ async fn open_sign_up_logs_in_at_once_and_is_limited_per_address() {
     let (_, a) = sign_up(&s, "sixth", "10.2.0.1").await;
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.body);
     assert!(a.header("retry-after").is_some());
-    assert!(s.app.accounts().find_user("sixth").await.unwrap().is_none());
+    assert!(s.user_row("sixth").await.is_none());
     // ...another address still signs up.
     let (_, a) = sign_up(&s, "sixth", "10.2.0.2").await;
     assert_eq!(a.status, StatusCode::OK);

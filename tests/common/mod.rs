@@ -428,6 +428,15 @@ impl Server {
         (c, cookie)
     }
 
+    /// A user's row as the server sees it now (None when there is none).
+    pub async fn user_row(&self, handle: &str) -> Option<innkeeper::store::users::UserRow> {
+        self.app
+            .accounts()
+            .find_user(handle)
+            .await
+            .expect("the account list reads")
+    }
+
     /// The folder of a user.
     pub fn user_dir(&self, handle: &str) -> PathBuf {
         self.data_root().join(handle)

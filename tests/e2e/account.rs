@@ -38,7 +38,7 @@ async fn change_name_avatar_and_password() {
     let msg = b.act_ok(&t("account-name-save")).await;
     assert_eq!(msg, "Display name saved.");
     assert_eq!(b.text(&t("header-name")).await, "Alice Liddell");
-    let row = s.app.accounts().find_user("alice").await.unwrap().unwrap();
+    let row = s.user_row("alice").await.unwrap();
     assert_eq!(row.name, "Alice Liddell");
 
     // Picture: a 90×60 PNG through the file input, cropped to a square.
@@ -71,15 +71,7 @@ async fn change_name_avatar_and_password() {
     // The account lists carry a URL of the picture (SPEC §6); the picture
     // itself is stored as the cropped PNG.
     assert!(avatar.starts_with("/avatars/alice?v="), "{avatar}");
-    let stored = s
-        .app
-        .accounts()
-        .find_user("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .avatar
-        .unwrap();
+    let stored = s.user_row("alice").await.unwrap().avatar.unwrap();
     let b64 = stored
         .strip_prefix("data:image/png;base64,")
         .unwrap_or_else(|| panic!("a PNG data URL, got {}", &stored[..stored.len().min(40)]));
@@ -455,7 +447,7 @@ async fn the_small_things() {
     let st = b.act(&t("admin-create-submit")).await;
     assert_eq!(st.kind, "error");
     assert_eq!(st.text, "Passwords must be at least 8 characters long.");
-    assert!(s.app.accounts().find_user("cleo").await.unwrap().is_none());
+    assert!(s.user_row("cleo").await.is_none());
 
     // Paragraphs in a dialog are spaced.
     b.admin_tab("accounts").await;
@@ -547,14 +539,7 @@ async fn avatars_say_where_they_come_from() {
     .unwrap();
     assert_eq!(settings["user_avatar"], "other.png");
     assert_eq!(
-        s.app
-            .accounts()
-            .find_user("alice")
-            .await
-            .unwrap()
-            .unwrap()
-            .persona_avatar
-            .as_deref(),
+        s.user_row("alice").await.unwrap().persona_avatar.as_deref(),
         Some("other.png")
     );
 
@@ -609,7 +594,7 @@ async fn avatars_say_where_they_come_from() {
     .await;
     let st = b.status_after(before).await;
     assert_eq!(st.text, "Saved the name and picture of alice.");
-    let row = s.app.accounts().find_user("alice").await.unwrap().unwrap();
+    let row = s.user_row("alice").await.unwrap();
     assert_eq!(row.name, "Alice Liddell");
     assert!(row.avatar_tag.is_some(), "an uploaded picture");
     assert_eq!(

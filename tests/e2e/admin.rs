@@ -84,13 +84,7 @@ async fn admin_creates_enables_and_promotes() {
         json!(""),
         "the form is cleared"
     );
-    let zoe = s
-        .app
-        .accounts()
-        .find_user("zoe-quinn")
-        .await
-        .unwrap()
-        .expect("created");
+    let zoe = s.user_row("zoe-quinn").await.expect("created");
     assert_eq!(zoe.name, "Zoë Quinn");
     assert!(!zoe.admin && zoe.enabled && zoe.password.is_some());
     s.login("zoe-quinn", "pw-zoe").await;
@@ -122,15 +116,7 @@ async fn admin_creates_enables_and_promotes() {
             .as_deref(),
         Some("disabled")
     );
-    assert!(
-        !s.app
-            .accounts()
-            .find_user("alice")
-            .await
-            .unwrap()
-            .unwrap()
-            .enabled
-    );
+    assert!(!s.user_row("alice").await.unwrap().enabled);
     let mut c = s.client();
     let (status, body) = c
         .post(
@@ -145,15 +131,7 @@ async fn admin_creates_enables_and_promotes() {
         b.attr(&row("alice"), "data-enabled").await.as_deref(),
         Some("1")
     );
-    assert!(
-        s.app
-            .accounts()
-            .find_user("alice")
-            .await
-            .unwrap()
-            .unwrap()
-            .enabled
-    );
+    assert!(s.user_row("alice").await.unwrap().enabled);
 
     // Promote, then demote.
     row_action(&b, "alice", "admin-promote").await;
@@ -167,30 +145,14 @@ async fn admin_creates_enables_and_promotes() {
             .as_deref(),
         Some("admin")
     );
-    assert!(
-        s.app
-            .accounts()
-            .find_user("alice")
-            .await
-            .unwrap()
-            .unwrap()
-            .admin
-    );
+    assert!(s.user_row("alice").await.unwrap().admin);
     b.shot_test().await;
     row_action(&b, "alice", "admin-demote").await;
     assert_eq!(
         b.attr(&row("alice"), "data-admin").await.as_deref(),
         Some("0")
     );
-    assert!(
-        !s.app
-            .accounts()
-            .find_user("alice")
-            .await
-            .unwrap()
-            .unwrap()
-            .admin
-    );
+    assert!(!s.user_row("alice").await.unwrap().admin);
     b.close().await;
     s.stop().await;
 }
@@ -286,7 +248,7 @@ async fn admin_deletes_accounts_and_reads_the_audit_log() {
     let st = b.status_after(before).await;
     assert_eq!(st.text, "bob was deleted; their data folder was kept.");
     assert_eq!(b.count(&row("bob")).await, 0);
-    assert!(s.app.accounts().find_user("bob").await.unwrap().is_none());
+    assert!(s.user_row("bob").await.is_none());
     assert!(s.user_dir("bob").is_dir(), "the folder stays");
 
     // Delete with "also delete their data".
@@ -303,7 +265,7 @@ async fn admin_deletes_accounts_and_reads_the_audit_log() {
     let st = b.status_after(before).await;
     assert_eq!(st.text, "alice and their data were deleted.");
     assert_eq!(b.count(&row("alice")).await, 0);
-    assert!(s.app.accounts().find_user("alice").await.unwrap().is_none());
+    assert!(s.user_row("alice").await.is_none());
     assert!(!s.user_dir("alice").exists(), "the folder is gone");
     assert_eq!(b.text(&t("admin-user-count")).await, "2 accounts");
 
@@ -392,7 +354,7 @@ async fn destructive_dialogs_are_safe() {
     let before = b.seq().await;
     press_enter(&b).await;
     assert_eq!(b.status_after(before).await.text, "bob was not deleted.");
-    assert!(s.app.accounts().find_user("bob").await.unwrap().is_some());
+    assert!(s.user_row("bob").await.is_some());
 
     // Enter in the purge box does not confirm either.
     b.choose_in_row("bob", "admin-delete").await;
@@ -402,7 +364,7 @@ async fn destructive_dialogs_are_safe() {
     press_enter(&b).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(b.visible(&t("confirm-dialog")).await, "still open");
-    assert!(s.app.accounts().find_user("bob").await.unwrap().is_some());
+    assert!(s.user_row("bob").await.is_some());
     assert_eq!(b.text(&t("confirm-ok")).await, "Delete account and data");
     // Without the handle typed out the dialog stays open and says why.
     b.click(&t("confirm-ok")).await;
@@ -414,7 +376,7 @@ async fn destructive_dialogs_are_safe() {
     b.fill(&t("admin-delete-handle"), "bo").await;
     press_enter(&b).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(s.app.accounts().find_user("bob").await.unwrap().is_some());
+    assert!(s.user_row("bob").await.is_some());
     b.fill(&t("admin-delete-handle"), "bob").await;
     let before = b.seq().await;
     b.click(&t("confirm-ok")).await;
@@ -636,16 +598,7 @@ async fn forms_say_what_happened() {
     );
     let msg = b.act_ok(&t("admin-create-submit")).await;
     assert_eq!(msg, format!("Account {cut} created."));
-    assert_eq!(
-        s.app
-            .accounts()
-            .find_user(&cut)
-            .await
-            .unwrap()
-            .unwrap()
-            .name,
-        long
-    );
+    assert_eq!(s.user_row(&cut).await.unwrap().name, long);
 
     // A typed handle that gets rewritten shows what it becomes first.
     b.fill(&t("admin-create-name"), "Robert").await;
@@ -673,13 +626,7 @@ async fn forms_say_what_happened() {
     let differ = "The two passwords differ: type the same password in both fields.";
     assert_eq!((st.kind.as_str(), st.text.as_str()), ("error", differ));
     assert_eq!(b.text(&t("admin-create-error")).await, differ);
-    assert!(s
-        .app
-        .accounts()
-        .find_user("bob-smith")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(s.user_row("bob-smith").await.is_none());
     // …and can be shown.
     b.click(&t("admin-create-password-show")).await;
     for f in ["admin-create-password", "admin-create-password-confirm"] {
@@ -766,15 +713,7 @@ async fn forms_say_what_happened() {
     let before = b.seq().await;
     b.click(&t("confirm-cancel")).await;
     assert_eq!(b.status_after(before).await.kind, "info");
-    assert!(s
-        .app
-        .accounts()
-        .find_user("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .password
-        .is_some());
+    assert!(s.user_row("alice").await.unwrap().password.is_some());
     b.choose_in_row("alice", "admin-password-remove").await;
     let before = b.seq().await;
     b.confirm("admin-password-remove").await;
@@ -782,15 +721,7 @@ async fn forms_say_what_happened() {
         b.status_after(before).await.text,
         "Password removed from alice."
     );
-    assert!(s
-        .app
-        .accounts()
-        .find_user("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .password
-        .is_none());
+    assert!(s.user_row("alice").await.unwrap().password.is_none());
     assert!(
         !b.visible(&in_row("alice", "admin-password-remove")).await
             && b.attr(&in_row("alice", "admin-password-remove"), "hidden")

@@ -34,7 +34,7 @@ async fn sign_up_waits_for_an_admin_who_approves_it() {
     visitor.click(&t("signup-submit")).await;
     visitor.wait_visible(&t("signup-waiting")).await;
     assert!(visitor.text(&t("signup-waiting")).await.contains("robin"));
-    let robin = s.app.accounts().find_user("robin").await.unwrap().unwrap();
+    let robin = s.user_row("robin").await.unwrap();
     assert!(robin.pending && !robin.enabled);
     visitor.goto("/login").await;
     visitor.wait_login_page().await;
